@@ -1,0 +1,58 @@
+"""Command line: ``python -m training <command> --config training/configs/X.yaml [--out runs/NAME] [--resume]``.
+
+| command           | what it does                                                                    |
+|-------------------|---------------------------------------------------------------------------------|
+| rgb_teacher       | Level 0: train the RGB teacher on RGB faces (paired set)                        |
+| thermal_teacher   | Level 1 (KTL): thermal teacher with GT + Forward/Reverse Injection + KD, decayed |
+| student           | Level 2 (MCL): distil the thermal teacher into each student size               |
+| eval              | NME / FR / AUC / per-landmark / head-pose MAE, plots, metrics JSON (torch+ONNX) |
+| export            | student -> ONNX + metadata, simplify, parity check, optional fp16 / int8        |
+| all               | every stage above in order (generates the synthetic set first when absent)      |
+| synth             | paired synthetic generator (registered by ``training.data.synth``)              |
+
+Other packages add commands through a ``register(subparsers)`` function listed in ``_REGISTRARS``;
+each sets ``func`` on its parser, called with the parsed arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
+_REGISTRARS = ("training.data.synth.cli",)
+
+
+def _run_stage(args: argparse.Namespace) -> int:
+    from training.pipeline import run_command
+
+    return run_command(args.command, args.config, out=args.out, resume=args.resume)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for stage in STAGES:
+        p = sub.add_parser(stage, help=f"run the {stage!r} stage")
+        p.add_argument("--config", required=True, help="YAML config (training/configs/*.yaml)")
+        p.add_argument("--out", default=None, help="run directory (default: the config's out_dir)")
+        p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+        p.set_defaults(func=_run_stage)
+    for name in _REGISTRARS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that package is not there (yet): its command is simply absent
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
