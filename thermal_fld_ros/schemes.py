@@ -133,7 +133,45 @@ TFW5 = LandmarkScheme(
     description="TFW 5 points (eye centres, nose tip, mouth corners); NME by eye-centre distance",
 )
 
-SCHEMES: Dict[str, LandmarkScheme] = {s.name: s for s in (IBUG70, IBUG68, SFTL54, TFW5)}
+# CHARLOTTE-ThermalFace (UNC Charlotte): "manually annotated with 72 or 43 facial landmarks"; the
+# order of the points is not published in a form available here. Assumed (docs/datasets.md): the
+# 72-point frontal set starts with the 68 iBUG/300W points in iBUG order, followed by 4 points whose
+# meaning is not known (kept, never flipped, not mapped). Users with the official point diagram can
+# register a corrected scheme under the same name with ``register_scheme``.
+CHARLOTTE72 = LandmarkScheme(
+    name="charlotte72",
+    names=IBUG68_NAMES + tuple(f"charlotte_extra_{i}" for i in range(68, 72)),
+    flip_pairs=IBUG68_FLIP_PAIRS,
+    normaliser=(36, 45),
+    to_ibug70=_identity(68),
+    description="CHARLOTTE-ThermalFace frontal, 72 points; assumed iBUG-68 order + 4 unmapped extras",
+)
+
+# The 43-point profile set marks one side of the face only; its order is not known here, so the
+# scheme names the points by index, has no flip pairs (a mirrored profile is the same half-face set)
+# and no iBUG correspondence. Inter-ocular distance does not exist on a profile: the normaliser
+# (first, last point) is a placeholder; evaluate profiles with a box-size normaliser instead.
+CHARLOTTE43 = LandmarkScheme(
+    name="charlotte43",
+    names=tuple(f"profile_{i:02d}" for i in range(43)),
+    flip_pairs=(),
+    normaliser=(0, 42),
+    to_ibug70={},
+    description="CHARLOTTE-ThermalFace profile, 43 points (order unpublished here; no iBUG mapping)",
+)
+
+# Face boxes without landmarks (detector data such as YOLO-style folders): zero points.
+BOX_ONLY = LandmarkScheme(
+    name="box_only",
+    names=(),
+    flip_pairs=(),
+    normaliser=(0, 0),
+    to_ibug70={},
+    description="face box only, no landmarks (detector training / evaluation)",
+)
+
+SCHEMES: Dict[str, LandmarkScheme] = {
+    s.name: s for s in (IBUG70, IBUG68, SFTL54, TFW5, CHARLOTTE72, CHARLOTTE43, BOX_ONLY)}
 DEFAULT_SCHEME = IBUG70
 
 
