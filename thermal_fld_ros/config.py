@@ -1,0 +1,150 @@
+"""Every runtime parameter of the pipeline, in one dataclass.
+
+Each field carries ``metadata={"description", "range"}`` so the ROS node can declare its parameters
+(with descriptors and ranges) by iterating :func:`dataclasses.fields`, and the CLI and tests build the
+same configuration from a dict or the node's YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, List
+
+from .frames import FrameConfig
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL_NAME = "student.onnx"
+
+
+def _f(default, description: str, rng=None, **kw):
+    meta = {"description": description}
+    if rng is not None:
+        meta["range"] = rng
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+@dataclass
+class PipelineConfig:
+    # Model and inference
+    model_path: str = _f("", "landmark ONNX model; empty = the bundled thermal_fld_ros/models/student.onnx")
+    providers: List[str] = _f(["CPUExecutionProvider"],
+                              "onnxruntime execution providers in order of preference, e.g. "
+                              "[TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider]; "
+                              "unavailable ones are skipped with a warning")
+    intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
+    allow_untrained: bool = _f(False, "accept a model whose metadata is not marked trained (tests only)")
+    # Face localisation and tracking
+    detector: str = _f("thermal_blob", "face detector: 'thermal_blob' (warm-region segmentation)")
+    max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
+    detection_interval: int = _f(10, "run the detector every N frames; between, follow faces from landmarks",
+                                 (1, 1000))
+    detection_threshold: float = _f(0.35, "minimum detector score for a new face", (0.0, 1.0))
+    min_face_px: int = _f(12, "smallest face side (pixels) the detector reports", (4, 4096))
+    landmark_threshold: float = _f(0.25, "minimum mean landmark confidence to report a face", (0.0, 1.0))
+    redetect_threshold: float = _f(0.4, "run the detector on the next frame when a face's mean landmark "
+                                        "confidence falls below this", (0.0, 1.0))
+    track_iou_threshold: float = _f(0.3, "minimum box IoU to match a detection to an existing track", (0.0, 1.0))
+    max_track_misses: int = _f(2, "frames a track survives below landmark_threshold before it is dropped",
+                               (0, 100))
+    # Smoothing
+    smoothing: bool = _f(True, "One-Euro filter landmarks per track")
+    smoothing_min_cutoff: float = _f(1.0, "One-Euro minimum cutoff frequency (Hz): lower = smoother when still",
+                                     (0.01, 100.0))
+    smoothing_beta: float = _f(0.05, "One-Euro speed coefficient: higher = less lag when moving", (0.0, 10.0))
+    smoothing_d_cutoff: float = _f(1.0, "One-Euro cutoff for the speed estimate (Hz)", (0.01, 100.0))
+    # Head pose
+    pose: bool = _f(True, "estimate head pose (solvePnP against the scheme's 3D mean face)")
+    # Frames
+    radiometric_16bit: bool = _f(True, "16UC1/mono16 are radiometric counts (temperature = counts*scale+offset)")
+    radiometric_scale: float = _f(0.01, "degrees per count for radiometric 16-bit frames", (1e-6, 100.0))
+    radiometric_offset: float = _f(-273.15, "degrees C at count 0 for radiometric 16-bit frames", (-1000.0, 1000.0))
+    float_unit: str = _f("celsius", "unit of 32FC1 frames: 'celsius' or 'kelvin'")
+    palette: str = _f("auto", "palette of bgr8/rgb8 frames: auto, grey, ironbow, hot, rainbow")
+    max_pixels: int = _f(4096 * 4096, "larger frames are rejected with a warning", (1, 64 * 1024 * 1024))
+    temperature_min_c: float = _f(20.0, "radiometric normalisation window: low end (C)", (-100.0, 500.0))
+    temperature_max_c: float = _f(40.0, "radiometric normalisation window: high end (C)", (-100.0, 500.0))
+    percentile_low: float = _f(1.0, "non-radiometric normalisation: low percentile", (0.0, 100.0))
+    percentile_high: float = _f(99.5, "non-radiometric normalisation: high percentile", (0.0, 100.0))
+
+    # ------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any] | None) -> PipelineConfig:
+        """Build from a flat dict; unknown keys or wrong types raise ValueError naming them."""
+        d = dict(d or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ValueError(f"unknown pipeline parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        cfg = cls()
+        for k, v in d.items():
+            setattr(cfg, k, _coerce(k, getattr(cfg, k), v))
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError for out-of-range numbers or inconsistent windows."""
+        for f in fields(self):
+            rng = f.metadata.get("range")
+            v = getattr(self, f.name)
+            if rng is not None and not (rng[0] <= v <= rng[1]):
+                raise ValueError(f"parameter {f.name}={v} outside its range [{rng[0]}, {rng[1]}]")
+        if self.temperature_max_c <= self.temperature_min_c:
+            raise ValueError("temperature_max_c must be above temperature_min_c")
+        if self.percentile_high <= self.percentile_low:
+            raise ValueError("percentile_high must be above percentile_low")
+        if self.float_unit not in ("celsius", "kelvin"):
+            raise ValueError(f"float_unit must be 'celsius' or 'kelvin', got {self.float_unit!r}")
+        if not self.providers:
+            raise ValueError("providers must name at least one onnxruntime execution provider")
+
+    def frame_config(self) -> FrameConfig:
+        return FrameConfig(radiometric_16bit=self.radiometric_16bit, radiometric_scale=self.radiometric_scale,
+                           radiometric_offset=self.radiometric_offset, float_unit=self.float_unit,
+                           palette=self.palette, max_pixels=self.max_pixels,
+                           temperature_window_c=(self.temperature_min_c, self.temperature_max_c),
+                           percentiles=(self.percentile_low, self.percentile_high))
+
+    def resolved_model_path(self) -> Path:
+        return Path(self.model_path).expanduser() if self.model_path else default_model_path()
+
+
+def _coerce(name: str, current: Any, value: Any) -> Any:
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"parameter {name} must be a bool, got {value!r}")
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ValueError(f"parameter {name} must be an integer, got {value!r}")
+        return int(value)
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"parameter {name} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(current, list):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"parameter {name} must be a list of strings, got {value!r}")
+        return list(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise ValueError(f"parameter {name} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def default_model_path() -> Path:
+    """The bundled student model; a clear error saying how to get one when it is not there."""
+    path = MODELS_DIR / DEFAULT_MODEL_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no bundled landmark model at {path}. Train and export one with the training package "
+            f"(see README: `python -m training ...` then export to {path}), or pass a model path "
+            f"(model_path parameter / --model).")
+    return path
