@@ -26,6 +26,7 @@ class NodeStats:
         self.bad = Counter()  # reason -> count
         self.last_faces = 0
         self.last_bad_reason = ""
+        self.bad_by_reason: Dict[str, int] = {}
         self._rx: Deque[float] = deque(maxlen=window)  # receive times (monotonic)
         self._done: Deque[float] = deque(maxlen=window)  # publish times (monotonic)
         self._latency_ms: Deque[float] = deque(maxlen=window)
@@ -83,15 +84,17 @@ class NodeStats:
 
 
 def diagnostic_array(stamp, name: str, hardware_id: str, snap: Dict[str, float],
-                     bad_by_reason: Dict[str, int], extra: List[Tuple[str, str]]) -> DiagnosticArray:
-    """One DiagnosticStatus for the node; WARN when frames are bad or no image arrived yet."""
+                     bad_by_reason: Dict[str, int], extra: List[Tuple[str, str]], recent_bad: int = 0
+                     ) -> DiagnosticArray:
+    """One DiagnosticStatus for the node; WARN while bad frames arrive (``recent_bad``) or before any image."""
     status = DiagnosticStatus()
     status.name, status.hardware_id = name, hardware_id
     if snap["received"] == 0:
         status.level, status.message = DiagnosticStatus.WARN, "no image received yet"
-    elif snap["bad_frames"]:
+    elif recent_bad:
         status.level = DiagnosticStatus.WARN
-        status.message = "bad frames: " + ", ".join(f"{k}={v}" for k, v in sorted(bad_by_reason.items()))
+        totals = ", ".join(f"{k}={v}" for k, v in sorted(bad_by_reason.items()))
+        status.message = f"{recent_bad} bad frame(s) since the last report; totals: {totals}"
     else:
         status.level, status.message = DiagnosticStatus.OK, "running"
     values = [(k, f"{v:.2f}" if isinstance(v, float) else str(v)) for k, v in snap.items()]

@@ -1,0 +1,286 @@
+"""``thermal_fld_node``: thermal images in, facial landmarks, head pose, markers and diagnostics out.
+
+The subscription callback only keeps the newest image; a worker thread processes it. So the node never
+queues: a frame that is replaced before the worker gets to it is dropped and counted (a slow machine
+lowers the output rate, never raises the latency). Every per-frame problem is a throttled log line and
+a diagnostics counter; only a bad model or bad parameters stop the node (at start-up, exit code 1).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # never multicast off this host
+os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
+
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Dict, Optional  # noqa: E402
+
+import numpy as np  # noqa: E402
+import rclpy  # noqa: E402
+import rclpy.executors  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from geometry_msgs.msg import PolygonStamped, PoseStamped  # noqa: E402
+from rcl_interfaces.msg import SetParametersResult  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from thermal_fld_ros.config import PipelineConfig  # noqa: E402
+from thermal_fld_ros.frames import FrameError, from_array  # noqa: E402
+from thermal_fld_ros.pipeline import Pipeline  # noqa: E402
+from thermal_fld_ros.pose import approximate_intrinsics  # noqa: E402
+from thermal_fld_ros.ros import face_messages, face_table  # noqa: E402
+from thermal_fld_ros.ros.diagnostics import NodeStats, diagnostic_array  # noqa: E402
+from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array  # noqa: E402
+from thermal_fld_ros.ros.parameters import declare, landmark_node_params  # noqa: E402
+
+NODE_NAME = "thermal_fld_node"
+STAMP_JUMP_RESET_S = 2.0  # a stamp this far back is a new stream (bag loop, player restart): reset tracks
+
+
+def _stamp_s(stamp) -> float:
+    return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
+
+
+def classify(text: str) -> str:
+    """Short reason key for a frame problem (diagnostics counter name)."""
+    t = text.lower()
+    for key, words in (("encoding", ("unsupported encoding",)), ("too_large", ("too large", "max_pixels")),
+                       ("empty", ("empty",)), ("layout", ("step", "data has", "bytes", "shape", "dtype")),
+                       ("nonfinite", ("nan", "non-finite", "inf")), ("constant", ("constant",))):
+        if any(w in t for w in words):
+            return key
+    return "other"
+
+
+class ThermalFldNode(Node):
+    def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        specs = landmark_node_params()
+        values = declare(self, specs)
+        self.p = {s.name: values[s.name] for s in specs if not s.pipeline}
+        cfg = PipelineConfig.from_dict({s.name: values[s.name] for s in specs if s.pipeline})
+        self.pipeline = Pipeline(cfg)  # raises with the model path and the problem
+        meta = self.pipeline.meta
+        self.num_points = int(meta.num_points)
+        self.model_desc = f"{meta.model_name or cfg.resolved_model_path().name} ({meta.scheme}, {meta.num_points} pts)"
+        self.providers = ",".join(getattr(self.pipeline.model, "providers", cfg.providers))
+        for w in self.pipeline.startup_warnings:
+            self.get_logger().warning(w)
+        self.add_on_set_parameters_callback(self._refuse_runtime_changes)
+
+        self.stats = NodeStats()
+        self._last_log: Dict[str, float] = {}
+        self._lock = threading.Condition()
+        self._pending: Optional[Image] = None
+        self._pending_rx = 0.0
+        self._pending_K = None
+        self._K: Optional[np.ndarray] = None
+        self._last_stamp: Optional[float] = None
+        self._warned_zero_stamp = False
+        self._bad_reported = 0
+
+        reliability = str(self.p["qos_reliability"]).lower()
+        if reliability not in ("best_effort", "reliable"):
+            raise ValueError(f"qos_reliability must be best_effort or reliable, got {reliability!r}")
+        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(self.p["qos_depth"]),
+                         durability=DurabilityPolicy.VOLATILE,
+                         reliability=ReliabilityPolicy.RELIABLE if reliability == "reliable"
+                         else ReliabilityPolicy.BEST_EFFORT)
+        self.create_subscription(Image, "image", self._on_image, qos)
+        if self.p["use_camera_info"]:
+            self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
+        self.pub_landmarks = self.create_publisher(PolygonStamped, "landmarks", 10)
+        self.pub_pose = self.create_publisher(PoseStamped, "head_pose", 10)
+        self.pub_faces = self.create_publisher(PointCloud2, "faces", 10)
+        self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
+        self.pub_debug = self.create_publisher(Image, "debug_image", 2) if self.p["publish_debug_image"] else None
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(float(self.p["diagnostics_period_s"]), self._publish_diagnostics)
+
+        self._stop = False
+        self._worker = threading.Thread(target=self._work, name="thermal_fld_worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"model {self.model_desc} on {self.providers}; subscribed to "
+                               f"{self.resolve_topic_name('image')} ({reliability}, depth {self.p['qos_depth']})")
+
+    # ------------------------------------------------------------------ callbacks
+    def _refuse_runtime_changes(self, params) -> SetParametersResult:
+        names = {s.name for s in landmark_node_params()}
+        if any(p.name in names for p in params):
+            return SetParametersResult(successful=False, reason="thermal_fld_node reads its parameters at "
+                                       "start-up: restart the node (or relaunch) to change them")
+        return SetParametersResult(successful=True)
+
+    def _on_image(self, msg: Image) -> None:
+        self.stats.on_receive()
+        with self._lock:
+            if self._pending is not None:
+                self.stats.on_drop_stale()  # the worker is busy: the older frame is never processed
+            self._pending, self._pending_rx = msg, time.monotonic()
+            self._lock.notify()
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        k = np.asarray(msg.k, np.float64).reshape(3, 3)
+        if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
+            self._log("camera_info", f"ignoring camera_info with an invalid camera matrix {list(msg.k)}")
+            return
+        with self._lock:
+            self._pending_K = (k, np.asarray(msg.d, np.float64))
+
+    # ------------------------------------------------------------------ worker
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._pending is None and not self._stop:
+                    self._lock.wait(0.5)
+                if self._stop:
+                    return
+                msg, rx, self._pending = self._pending, self._pending_rx, None
+                intr, self._pending_K = self._pending_K, None
+            if intr is not None:
+                self._set_intrinsics(*intr)
+            try:
+                self._process(msg, rx)
+            except Exception as exc:  # noqa: BLE001 - a frame must never kill the node
+                self.stats.on_bad("internal")
+                self._log("internal", f"frame skipped after an internal error: {type(exc).__name__}: {exc}")
+
+    def _set_intrinsics(self, k: np.ndarray, d: np.ndarray) -> None:
+        if self._K is None or not np.allclose(self._K, k):
+            try:
+                self.pipeline.set_camera_intrinsics(k, d)
+            except ValueError as exc:
+                self._log("camera_info", f"ignoring camera_info: {exc}")
+                return
+            self._K = k
+            self.get_logger().info(f"intrinsics from camera_info: fx={k[0, 0]:.1f} fy={k[1, 1]:.1f} "
+                                   f"cx={k[0, 2]:.1f} cy={k[1, 2]:.1f}")
+
+    def _check_stamp(self, msg: Image, rx: float) -> Optional[float]:
+        """Pipeline time of ``msg``, or None when it must be dropped (out of order, too old)."""
+        stamp = _stamp_s(msg.header.stamp)
+        if stamp == 0.0:
+            if not self._warned_zero_stamp:
+                self.get_logger().warning("image header stamps are zero: using the receive time for smoothing")
+                self._warned_zero_stamp = True
+            stamp = time.time() - (time.monotonic() - rx)
+        max_age = float(self.p["max_frame_age_s"])
+        if max_age > 0 and _stamp_s(msg.header.stamp) > 0:
+            age = self.get_clock().now().nanoseconds * 1e-9 - stamp
+            if age > max_age:
+                self.stats.on_drop_stale()
+                self._log("stale", f"dropped a frame {age:.3f} s old (max_frame_age_s={max_age})")
+                return None
+        last = self._last_stamp
+        if last is not None and stamp <= last:
+            if last - stamp > STAMP_JUMP_RESET_S:
+                self._log("time_jump", f"stamp jumped back {last - stamp:.1f} s: new stream, tracks reset")
+                self.pipeline.reset()
+            else:
+                self.stats.on_out_of_order()
+                self._log("out_of_order", f"dropped a frame with stamp {stamp:.6f} not after the previous "
+                          f"{last:.6f} (out of order or repeated)")
+                return None
+        self._last_stamp = stamp
+        return stamp
+
+    def _process(self, msg: Image, rx: float) -> None:
+        t0 = time.monotonic()
+        try:
+            arr = image_to_array(msg, self.pipeline.frame_cfg.max_pixels)
+            frame = from_array(arr, msg.encoding, self.pipeline.frame_cfg)
+        except FrameError as exc:
+            reason = classify(str(exc))
+            self.stats.on_bad(reason)
+            self._log(reason, f"bad image on {self.resolve_topic_name('image')}: {exc}")
+            return
+        stamp = self._check_stamp(msg, rx)
+        if stamp is None:
+            return
+        result = self.pipeline.process(frame, stamp)
+        for w in result.warnings:
+            if w == "no face":
+                continue
+            if w.startswith("bad frame") or w.startswith("constant") or "non-finite" in w:
+                self.stats.on_bad(classify(w))
+            self._log(classify(w) if w.startswith(("bad", "constant")) or "non-finite" in w else w[:24], w)
+        if any(w.startswith("bad frame") for w in result.warnings):
+            return
+        self._publish(msg, frame, result)
+        now_ros = self.get_clock().now().nanoseconds * 1e-9
+        latency = (now_ros - _stamp_s(msg.header.stamp)) * 1e3 if _stamp_s(msg.header.stamp) > 0 else float("nan")
+        if not (0.0 <= latency < 60e3):  # another clock (sim time, a remote camera): use the receive time
+            latency = (time.monotonic() - rx) * 1e3
+        self.stats.on_processed(latency, (time.monotonic() - t0) * 1e3, len(result.faces))
+
+    def _publish(self, msg: Image, frame, result) -> None:
+        header = msg.header
+        primary = result.primary
+        self.pub_faces.publish(face_table.encode(result.faces, header, self.num_points))
+        self.pub_landmarks.publish(face_messages.landmarks_polygon(header, primary))
+        if primary is not None and primary.pose is not None:
+            self.pub_pose.publish(face_messages.head_pose(header, primary))
+        k = self._K if self._K is not None else approximate_intrinsics(result.width, result.height)
+        self.pub_markers.publish(face_messages.markers(header, result.faces, k, float(self.p["marker_lifetime_s"])))
+        if self.pub_debug is not None and self.pub_debug.get_subscription_count() > 0:
+            self.pub_debug.publish(array_to_image(self._overlay(frame, result), "bgr8", header))
+
+    def _overlay(self, frame, result) -> np.ndarray:
+        from thermal_fld_ros.draw import draw_result
+        from thermal_fld_ros.normalise import normalise
+
+        grey = (normalise(frame.data, frame.kind, self.pipeline.frame_cfg.normalise_config()) * 255).astype(np.uint8)
+        return draw_result(np.repeat(grey[:, :, None], 3, 2), result)
+
+    # ------------------------------------------------------------------ reporting
+    def _log(self, kind: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last_log.get(kind, -1e9) >= float(self.p["log_throttle_s"]):
+            self._last_log[kind] = now
+            self.get_logger().warning(text)
+
+    def _publish_diagnostics(self) -> None:
+        snap = self.stats.snapshot()
+        bad_now = int(snap["bad_frames"])
+        recent_bad, self._bad_reported = bad_now - self._bad_reported, bad_now
+        extra = [("model", self.model_desc), ("providers", self.providers),
+                 ("image_topic", self.resolve_topic_name("image")),
+                 ("intrinsics", "camera_info" if self._K is not None else "approximated"),
+                 ("bad_frames_since_last_report", str(recent_bad))]
+        name = f"{self.get_fully_qualified_name()}: thermal facial landmarks"
+        self.pub_diag.publish(diagnostic_array(self.get_clock().now().to_msg(), name, self.get_fully_qualified_name(),
+                                               snap, self.stats.bad_by_reason, extra, recent_bad))
+
+    def destroy_node(self):
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        if self._worker.is_alive():
+            self._worker.join(timeout=5.0)
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = ThermalFldNode()
+    except Exception as exc:  # noqa: BLE001 - model/parameter problems: one clear line, exit non-zero
+        print(f"[{NODE_NAME}] cannot start: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
