@@ -12,11 +12,8 @@ import pytest
 pytest.importorskip("rclpy")
 pytestmark = pytest.mark.ros
 
-from rclpy.time import Time  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
-from visualization_msgs.msg import Marker  # noqa: E402
-
 from model_factory import make_fixed_landmark_model  # noqa: E402
+from rclpy.time import Time  # noqa: E402
 from ros_harness import (  # noqa: E402
     Harness,
     centred_template,
@@ -25,6 +22,9 @@ from ros_harness import (  # noqa: E402
     face_temperature,
     mean_face_template,
 )
+from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from visualization_msgs.msg import Marker  # noqa: E402
+
 from thermal_fld_ros.config import PipelineConfig  # noqa: E402
 from thermal_fld_ros.frames import from_array  # noqa: E402
 from thermal_fld_ros.pipeline import Pipeline  # noqa: E402
