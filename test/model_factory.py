@@ -22,7 +22,7 @@ def frontal_template(input_size=(96, 96), num_points: int = 70) -> np.ndarray:
     cx, cy, r = w / 2.0, h / 2.0, min(w, h) / 2.0 / 1.3  # landmark box half-side at crop scale 1.3
     pts = []
     for t in np.linspace(np.pi, 0, 17):  # jaw: image-left ear -> chin -> image-right ear
-        pts.append((cx - np.cos(t) * r, cy - 0.1 * r + np.sin(t) * 1.05 * r))
+        pts.append((cx + np.cos(t) * r, cy - 0.1 * r + np.sin(t) * 1.05 * r))
     for x0 in (-0.8, 0.2):  # brows: image-left brow then image-right brow, each left to right
         for k in range(5):
             pts.append((cx + (x0 + 0.15 * k) * r, cy - 0.55 * r))

@@ -203,10 +203,12 @@ class LandmarkDataset(Dataset):
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = True, workers: int = 0,
-                distributed: bool = False, drop_last: bool = False, seed: int = 0) -> DataLoader:
-    """DataLoader with sensible defaults; a DistributedSampler under ``distributed`` (call
-    ``loader.sampler.set_epoch(e)`` each epoch there, as usual)."""
-    sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=drop_last) if distributed else None
+                distributed: bool = False, drop_last: bool = False, seed: int = 0,
+                num_replicas: Optional[int] = None, rank: Optional[int] = None) -> DataLoader:
+    """DataLoader with sensible defaults; a DistributedSampler under ``distributed`` (world size and rank
+    from the initialised process group unless given; call ``loader.sampler.set_epoch(e)`` each epoch)."""
+    sampler = DistributedSampler(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed,
+                                 drop_last=drop_last) if distributed else None
     gen = torch.Generator()
     gen.manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
