@@ -221,12 +221,32 @@ def mouth_gap(p: FaceParams) -> Tuple[float, float]:
     return p.mouth_y - MOUTH_GAP / 2, p.mouth_y + MOUTH_GAP / 2
 
 
+def _key(p: FaceParams) -> tuple:
+    return tuple(v for v in vars(p).values() if isinstance(v, (int, float, str, bool)))
+
+
+_CACHE: Dict[tuple, object] = {}
+
+
+def _cached(name: str, p: FaceParams, fn):
+    """Memoise per-head solves (Newton iterations) on the head's parameter values."""
+    key = (name,) + _key(p)
+    if key not in _CACHE:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = fn()
+    return _CACHE[key]
+
+
 def mouth_rows(p: FaceParams) -> Tuple[float, float]:
     """Elevations phi of the inner lip lines: mesh rows lie exactly there, so the mouth opens between
     two rows of vertices and the landmarks on them move exactly as the rendered lips."""
-    y0, y1 = mouth_gap(p)
-    _, ph = solve_directions(np.array([[0.0, y0], [0.0, y1]]) * p.scale, p)
-    return float(ph[0]), float(ph[1])
+    def solve():
+        y0, y1 = mouth_gap(p)
+        _, ph = solve_directions(np.array([[0.0, y0], [0.0, y1]]) * p.scale, p)
+        return float(ph[0]), float(ph[1])
+
+    return _cached("rows", p, solve)
 
 
 def jaw_weight(xs: np.ndarray, ys: np.ndarray, p: FaceParams, phi: np.ndarray) -> np.ndarray:
@@ -330,6 +350,11 @@ def solve_theta_on_row(x: np.ndarray, phi: float, p: FaceParams, theta0: np.ndar
 
 def landmark_directions(p: FaceParams) -> Tuple[np.ndarray, np.ndarray]:
     """(theta, phi) of all 70 landmarks on this head."""
+    t, ph = _cached("landmarks", p, lambda: _landmark_directions(p))
+    return t.copy(), ph.copy()
+
+
+def _landmark_directions(p: FaceParams) -> Tuple[np.ndarray, np.ndarray]:
     xy = _landmark_xy(p) * p.scale
     theta, phi = np.zeros(N_LANDMARKS), np.zeros(N_LANDMARKS)
     inner = np.arange(17, N_LANDMARKS)

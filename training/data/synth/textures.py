@@ -1,0 +1,90 @@
+"""Face region masks drawn in frontal (x, y) coordinates from the head's own landmark template, so that
+lips end exactly at the mouth-corner landmarks, irises sit on the pupils, and so on, in both modalities.
+
+Channels: 0 lips, 1 mouth interior, 2 eye opening (sclera), 3 iris, 4 pupil, 5 brows, 6 nostrils,
+7 inner canthi (warm spots).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from training.data.synth.face_model import FaceParams, _landmark_xy
+
+RES = 0.0006  # metres per texel
+X0, X1, Y0, Y1 = -0.085, 0.085, -0.060, 0.135
+LIPS, MOUTH, SCLERA, IRIS, PUPIL, BROWS, NOSTRILS, CANTHI = range(8)
+
+
+@dataclass
+class FaceTexture:
+    maps: np.ndarray  # (H, W, 8) float32 masks 0..1
+    scale: float  # head scale: texel (i, j) <-> frontal (x, y) = ((j * RES + X0), (i * RES + Y0)) * scale
+
+    def lookup(self, xy: np.ndarray) -> np.ndarray:
+        """Bilinear lookup at frontal coordinates (..., 2) -> (..., 8); 0 outside."""
+        shp = xy.shape[:-1]
+        u = ((xy[..., 0] / self.scale - X0) / RES).astype(np.float32).reshape(-1, 1)
+        v = ((xy[..., 1] / self.scale - Y0) / RES).astype(np.float32).reshape(-1, 1)
+        out = []
+        for c in range(0, self.maps.shape[2], 4):
+            out.append(cv2.remap(self.maps[:, :, c:c + 4], u, v, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(-1, 4))
+        return np.concatenate(out, 1).reshape(shp + (self.maps.shape[2],))
+
+
+def _px(pts: np.ndarray) -> np.ndarray:
+    return np.round(np.stack([(pts[:, 0] - X0) / RES, (pts[:, 1] - Y0) / RES], 1) * 16).astype(np.int32)
+
+
+def face_texture(p: FaceParams) -> FaceTexture:
+    """Draw the region masks of this identity (unscaled template coordinates)."""
+    xy = _landmark_xy(p)
+    w, h = int(round((X1 - X0) / RES)), int(round((Y1 - Y0) / RES))
+    maps = np.zeros((h, w, 8), np.float32)
+    layer = np.zeros((h, w), np.uint8)
+
+    def poly(ch: int, idx, value: int = 255) -> None:
+        layer[:] = 0
+        cv2.fillPoly(layer, [_px(xy[list(idx)])], value, cv2.LINE_AA, 4)
+        maps[:, :, ch] = np.maximum(maps[:, :, ch], layer / 255.0)
+
+    poly(LIPS, range(48, 60))
+    layer[:] = 0
+    cv2.fillPoly(layer, [_px(xy[list(range(60, 68))])], 255, cv2.LINE_AA, 4)
+    maps[:, :, MOUTH] = layer / 255.0
+    maps[:, :, LIPS] *= 1.0 - maps[:, :, MOUTH]
+    poly(SCLERA, range(36, 42))
+    poly(SCLERA, range(42, 48))
+    for pupil in (68, 69):
+        c = _px(xy[pupil:pupil + 1])[0]
+        layer[:] = 0
+        cv2.circle(layer, (int(c[0]), int(c[1])), int(0.0058 / RES * 16), 255, -1, cv2.LINE_AA, 4)
+        maps[:, :, IRIS] = np.maximum(maps[:, :, IRIS], layer / 255.0)
+        layer[:] = 0
+        cv2.circle(layer, (int(c[0]), int(c[1])), int(0.0022 / RES * 16), 255, -1, cv2.LINE_AA, 4)
+        maps[:, :, PUPIL] = np.maximum(maps[:, :, PUPIL], layer / 255.0)
+    maps[:, :, IRIS] *= maps[:, :, SCLERA]  # lids cover the iris
+    maps[:, :, PUPIL] *= maps[:, :, SCLERA]
+    layer[:] = 0
+    thick = int(0.0045 / RES)
+    for idx in (range(17, 22), range(22, 27)):
+        cv2.polylines(layer, [_px(xy[list(idx)])], False, 255, thick, cv2.LINE_AA, 4)
+    maps[:, :, BROWS] = cv2.GaussianBlur(layer, (0, 0), 2.0) / 255.0
+    layer[:] = 0
+    for i in (32, 34):
+        c = _px(xy[i:i + 1] + np.array([[0.0, -0.0025]]))[0]
+        axes = (int(0.0032 / RES * 16), int(0.0016 / RES * 16))
+        cv2.ellipse(layer, (int(c[0]), int(c[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA, 4)
+    maps[:, :, NOSTRILS] = cv2.GaussianBlur(layer, (0, 0), 1.5) / 255.0
+    sig = 0.0035
+    half = int(4 * sig / RES)
+    for i in (39, 42):
+        ci, cj = int(round((xy[i, 1] - Y0) / RES)), int(round((xy[i, 0] - X0) / RES))
+        i0, i1, j0, j1 = max(ci - half, 0), min(ci + half, h), max(cj - half, 0), min(cj + half, w)
+        gy, gx = np.mgrid[i0:i1, j0:j1]
+        d2 = (gx * RES + X0 - xy[i, 0]) ** 2 + (gy * RES + Y0 - xy[i, 1]) ** 2
+        maps[i0:i1, j0:j1, CANTHI] += np.exp(-d2 / (2 * sig ** 2))
+    return FaceTexture(maps, p.scale)
