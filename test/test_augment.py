@@ -135,6 +135,19 @@ def test_photometric_jitter_keeps_geometry(tmp_path):
                                    atol=0.6)
 
 
+def test_pose_follows_rotation_and_flip(tmp_path):
+    rec = replace(_record(tmp_path, 30), pose_ypr_deg=np.array([0.0, 0.0, 0.0]))
+    ds = LandmarkDataset([rec], "ibug70", augment=GEOMETRY, seed=1)
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        item = ds[0]
+        lm = item["landmarks"].numpy()
+        dx, dy = lm[45] - lm[36]
+        # roll > 0: top of the head towards the image left, i.e. the image-right eye higher
+        assert item["pose_ypr"][2].item() == pytest.approx(-np.degrees(np.arctan2(dy, dx)), abs=0.5)
+        assert item["pose_ypr"][0].item() == 0.0
+
+
 def test_radiometric_window_jitter_shifts_levels(tmp_path):
     rec = _record(tmp_path, 30)
     cfg = replace(NO_AUGMENT, window_shift_c=4.0)

@@ -163,15 +163,15 @@ def flip_crop_matrix(matrix: np.ndarray, width: int) -> np.ndarray:
 def adjust_pose(pose_ypr: Optional[np.ndarray], geo: Geometry) -> np.ndarray:
     """Head pose seen in the augmented crop.
 
-    Convention (shared with the synthetic generator): roll is the rotation about the camera's optical
-    axis in OpenCV axes, positive = clockwise on screen; yaw positive turns the face towards the
-    image right. A crop rotated by ``angle_deg`` (content CCW on screen) lowers roll by that angle; a
-    mirror negates yaw and roll.
+    Convention (``training.data.synth.camera``): yaw > 0 moves the nose to the image right, roll > 0
+    tilts the top of the head to the image left (counter-clockwise on screen). A crop rotated by
+    ``angle_deg`` (content counter-clockwise on screen) adds that angle to roll; a mirror negates yaw
+    and roll; pitch is unchanged.
     """
     if pose_ypr is None:
         return np.full(3, np.nan, np.float32)
     y, p, r = (float(v) for v in pose_ypr)
-    r = r - geo.angle_deg
+    r = r + geo.angle_deg
     if geo.flip:
         y, r = -y, -r
     r = (r + 180.0) % 360.0 - 180.0
