@@ -27,7 +27,7 @@ class SourceConfig:
     loader: str = "synth"
     root: str = ""
     split: str = "train"
-    scheme: Optional[str] = None  # the source's own scheme when it differs from data.scheme
+    options: Dict[str, Any] = field(default_factory=dict)  # loader-specific keyword arguments
     limit: int = 0  # use at most this many records (0: all)
 
 
@@ -52,6 +52,8 @@ class DataConfig:
     val: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="val")])
     test: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="test")])
     augment: bool = True
+    augment_options: Dict[str, Any] = field(default_factory=dict)  # training.data.augment.AugmentConfig fields
+    val_limit: int = 256  # validation crops per epoch (0: all)
     batch_size: int = 32
     num_workers: int = 0
 
@@ -235,6 +237,15 @@ def _validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"data.input_size: expected [width, height], multiples of 8, got {d.input_size}")
     if d.input_std <= 0:
         raise ConfigError("data.input_std: must be > 0")
+    if d.augment_options:
+        from training.data.augment import AugmentConfig
+
+        try:
+            AugmentConfig(**d.augment_options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"data.augment_options: {exc}") from None
+    if not d.train:
+        raise ConfigError("data.train: at least one source is needed")
     if d.batch_size < 1:
         raise ConfigError("data.batch_size: must be >= 1")
     if cfg.device not in ("auto", "cpu", "cuda"):

@@ -51,6 +51,8 @@ def _batches(loader: DataLoader, epoch: int, steps: int):
     while done < steps:
         if isinstance(loader.sampler, DistributedSampler):
             loader.sampler.set_epoch(epoch * 1000 + cycle)
+        if hasattr(loader.dataset, "set_epoch"):  # per-epoch augmentation draws
+            loader.dataset.set_epoch(epoch * 1000 + cycle)
         got = False
         for batch in loader:
             got = True

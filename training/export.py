@@ -1,0 +1,175 @@
+"""Student -> ONNX for the runtime: export, metadata, simplify, parity check, fp16 / int8 variants.
+
+The exported graph takes the standardised crop ``(crop01 - input_mean) / input_std`` as input
+``input`` [batch, 1, H, W] and returns ``simcc_x`` / ``simcc_y`` logits; the runtime's
+``thermal_fld_ros.landmark_model`` standardises with the metadata written here and decodes with
+``thermal_fld_ros.codec``, exactly as ``training.evaluate`` does.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import numpy as np
+import onnx
+import torch
+
+from thermal_fld_ros.crop import CROP_SCALE
+from thermal_fld_ros.model_meta import META_KEY, LandmarkModelMeta, sidecar_path
+from training.models import LandmarkNet
+
+OUTPUTS = ("simcc_x", "simcc_y")
+
+
+class ParityError(RuntimeError):
+    """onnxruntime and torch disagree by more than the allowed bound."""
+
+
+def export_onnx(model: LandmarkNet, path: Path, input_size, opset: int = 17) -> Path:
+    """Trace ``model`` to ONNX with a dynamic batch axis (TorchScript exporter: fast, no onnxscript)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w, h = input_size
+    model = model.eval().cpu()
+    dummy = torch.zeros(1, model.in_channels, h, w)
+    axes = {"input": {0: "batch"}, OUTPUTS[0]: {0: "batch"}, OUTPUTS[1]: {0: "batch"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
+        torch.onnx.export(model, (dummy,), str(path), input_names=["input"], output_names=list(OUTPUTS),
+                          dynamic_axes=axes, opset_version=opset, dynamo=False)
+    return path
+
+
+def simplify(path: Path) -> Path:
+    """Fold constants and fuse patterns with onnxslim (in place); keeps the original if slimming fails."""
+    import onnxslim
+
+    try:
+        slim = onnxslim.slim(onnx.load(str(path)))
+        onnx.checker.check_model(slim)
+    except Exception as exc:  # noqa: BLE001 - a failed optional optimisation must not fail the export
+        warnings.warn(f"onnxslim failed on {path.name} ({exc}); keeping the unsimplified model", stacklevel=2)
+        return path
+    onnx.save(slim, str(path))
+    return path
+
+
+def build_meta(cfg, model_name: str, num_points: int, metrics: Optional[Dict[str, Any]] = None,
+               recipe_extra: Optional[Dict[str, Any]] = None) -> LandmarkModelMeta:
+    d = cfg.data
+    recipe = {"config_hash": cfg.recipe_hash(), "config": cfg.to_dict(), "method": "MLCM-KD (KTL + MCL)",
+              "data": data_terms(cfg)}
+    recipe.update(recipe_extra or {})
+    return LandmarkModelMeta(scheme=d.scheme, num_points=num_points, input_name="input",
+                             input_size=tuple(int(v) for v in d.input_size), input_channels=1,
+                             input_mean=d.input_mean, input_std=d.input_std, crop_scale=CROP_SCALE,
+                             decoder="simcc", split_ratio=d.split_ratio, outputs=list(OUTPUTS), trained=True,
+                             model_name=model_name, recipe=recipe, metrics=dict(metrics or {}))
+
+
+def data_terms(cfg) -> list:
+    """Which data trained the model and under which terms (carried into the model's metadata)."""
+    out = []
+    for src in cfg.data.train:
+        if src.loader == "synth":
+            terms = "synthetic faces from training.data.synth (generated here; no third-party images)"
+        else:
+            terms = f"the {src.loader} dataset's own licence applies (see docs/datasets.md)"
+        out.append({"loader": src.loader, "root": src.root, "split": src.split, "terms": terms})
+    return out
+
+
+def write_meta(path: Path, meta: LandmarkModelMeta) -> None:
+    """Embed the metadata in ``metadata_props[META_KEY]`` and write the sidecar JSON beside the model."""
+    path = Path(path)
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    props[META_KEY] = meta.to_json()
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, str(path))
+    sidecar_path(path).write_text(meta.to_json() + "\n", encoding="utf-8")
+
+
+def ort_session(path: Path, threads: int = 1):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(path_or_session, x: np.ndarray, batch: int = 64):
+    """Logits of an ONNX model for standardised inputs ``x`` (B, C, H, W), in batches."""
+    sess = ort_session(path_or_session) if isinstance(path_or_session, (str, Path)) else path_or_session
+    outs_x, outs_y = [], []
+    for i in range(0, len(x), batch):
+        ox, oy = sess.run(list(OUTPUTS), {"input": np.ascontiguousarray(x[i:i + batch], np.float32)})
+        outs_x.append(ox)
+        outs_y.append(oy)
+    return np.concatenate(outs_x), np.concatenate(outs_y)
+
+
+def parity_check(model: LandmarkNet, path: Path, x: np.ndarray, atol: float) -> Dict[str, float]:
+    """Max |onnxruntime - torch| over both outputs on real inputs; raises ``ParityError`` above ``atol``."""
+    model = model.eval().cpu()
+    with torch.no_grad():
+        tx, ty = model(torch.from_numpy(np.asarray(x, np.float32)))
+    ox, oy = run_onnx(path, x)
+    err = float(max(np.abs(ox - tx.numpy()).max(), np.abs(oy - ty.numpy()).max()))
+    scale = float(max(np.abs(tx.numpy()).max(), np.abs(ty.numpy()).max()))
+    result = {"max_abs_error": err, "max_abs_logit": scale, "atol": float(atol), "samples": int(len(x))}
+    if not err <= atol:
+        raise ParityError(f"{Path(path).name}: onnxruntime differs from torch by {err:.3g} > {atol:.3g}")
+    return result
+
+
+def to_fp16(src: Path, dst: Path) -> Path:
+    """fp16 weights and activations, float32 input/outputs (so the runtime feeds it like the fp32 model)."""
+    from onnxconverter_common import float16
+
+    model = float16.convert_float_to_float16(onnx.load(str(src)), keep_io_types=True)
+    onnx.save(model, str(dst))
+    return dst
+
+
+def to_int8(src: Path, dst: Path, calibration: np.ndarray) -> Path:
+    """Static int8 (QDQ, per-channel weights) calibrated on real crops."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self, data):
+            self.items = iter([{"input": data[i:i + 1].astype(np.float32)} for i in range(len(data))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    pre = dst.with_name(dst.stem + ".pre.onnx")
+    try:
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        source = pre
+    except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantise the original instead
+        source = src
+    quantize_static(str(source), str(dst), _Reader(calibration), quant_format=QuantFormat.QDQ,
+                    per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+    pre.unlink(missing_ok=True)
+    return dst
+
+
+def install(path: Path, dest_dir: Path) -> Path:
+    """Copy an exported model and its sidecar into ``dest_dir`` (e.g. thermal_fld_ros/models)."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = dest_dir / Path(path).name
+    shutil.copyfile(path, target)
+    shutil.copyfile(sidecar_path(path), sidecar_path(target))
+    return target
+
+
+def read_meta(path: Path) -> Dict[str, Any]:
+    return json.loads(sidecar_path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,110 @@
+"""A run directory and what lives in it: config copy, per-stage folders, saved models, datasets.
+
+Layout: ``<run>/config.yaml`` (the config used), ``<run>/<stage>/`` for ``rgb_teacher``,
+``thermal_teacher``, ``student_<size>`` (each: steps.csv, epochs.json, last.pt, model.pt),
+``<run>/export/`` (ONNX + sidecars) and ``<run>/eval/`` (metrics.json + plots).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+import yaml
+
+from training.checkpoint import save_atomic
+from training.config import SourceConfig, TrainConfig
+from training.models import LandmarkNet, build_model
+
+
+class StageOrderError(RuntimeError):
+    """A stage needs the output of an earlier stage that has not run."""
+
+
+class Run:
+    def __init__(self, cfg: TrainConfig, out: Optional[str] = None):
+        self.cfg = cfg
+        self.dir = Path(out or cfg.out_dir)
+        self._datasets: Dict[str, Any] = {}
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.dir / stage
+
+    def write_config(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        doc = self.cfg.to_dict()
+        doc.pop("source_path", None)
+        (self.dir / "config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+    # -- models ------------------------------------------------------------------------------------------
+
+    def new_model(self, role: str, size: Optional[str] = None) -> LandmarkNet:
+        """A fresh network for ``role`` in rgb_teacher | thermal_teacher | student (``size`` for students)."""
+        m = self.cfg.models
+        spec = m.students[size] if role == "student" else getattr(m, role)
+        in_ch = 3 if role == "rgb_teacher" else 1
+        d = self.cfg.data
+        return build_model(spec, in_ch, self.num_points, tuple(d.input_size), d.split_ratio, m.head_hidden)
+
+    @property
+    def num_points(self) -> int:
+        from thermal_fld_ros.schemes import get_scheme
+
+        return get_scheme(self.cfg.data.scheme).num_points
+
+    def model_path(self, stage: str) -> Path:
+        return self.stage_dir(stage) / "model.pt"
+
+    def save_model(self, stage: str, model: LandmarkNet, role: str, size: Optional[str] = None) -> Path:
+        path = self.model_path(stage)
+        save_atomic({"role": role, "size": size, "state_dict": model.state_dict(),
+                     "config_hash": self.cfg.recipe_hash()}, path)
+        return path
+
+    def load_model(self, stage: str, role: str, size: Optional[str] = None) -> LandmarkNet:
+        path = self.model_path(stage)
+        if not path.is_file():
+            raise StageOrderError(f"{path} not found: run the {stage!r} stage first "
+                                  f"(python -m training {stage.split('_')[0] if role == 'student' else stage} "
+                                  f"--config ... --out {self.dir})")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model = self.new_model(role, size)
+        try:
+            model.load_state_dict(state["state_dict"])
+        except RuntimeError as exc:
+            raise StageOrderError(f"{path} does not match the config's {role} architecture: {exc}") from None
+        return model.eval()
+
+    # -- data --------------------------------------------------------------------------------------------
+
+    def records(self, section: str) -> List:
+        return load_records(getattr(self.cfg.data, section))
+
+    def dataset(self, section: str, train: bool):
+        key = f"{section}:{train}"
+        if key not in self._datasets:
+            from training.data.augment import NO_AUGMENT, AugmentConfig
+            from training.data.dataset import LandmarkDataset
+
+            d = self.cfg.data
+            aug = (AugmentConfig(**d.augment_options) if d.augment else NO_AUGMENT) if train else None
+            records = self.records(section)
+            if not records:
+                raise ValueError(f"data.{section}: no records found in {[s.root for s in getattr(d, section)]}")
+            self._datasets[key] = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=aug,
+                                                  paired=True, split_ratio=d.split_ratio,
+                                                  seed=self.cfg.seed if train else None)
+        return self._datasets[key]
+
+
+def load_records(sources: List[SourceConfig]) -> List:
+    """Records of every source (``loader`` names a kind of ``training.data.loaders.load_dataset``)."""
+    from training.data.loaders import load_dataset
+
+    out: List = []
+    for src in sources:
+        recs = load_dataset(src.loader, src.root, src.split, **src.options)
+        if src.limit:
+            recs = recs[:src.limit]
+        out.extend(recs)
+    return out
