@@ -166,6 +166,9 @@ def test_rgb_pair_is_aligned_and_pair_modes(tmp_path):
         assert item["rgb"][1:].abs().max() == 0  # only the red channel has the spot
         np.testing.assert_allclose(_centroid(item["rgb"][0].numpy(), 0.0), _centroid(item["thermal"][0].numpy(), 0.25),
                                    atol=0.2)
+    cv2.imwrite(str(tmp_path / "small.png"), np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"small\.png: RGB size 64x64 differs from thermal 128x128"):
+        LandmarkDataset([replace(rec, rgb_path=tmp_path / "small.png")], "ibug70")[0]
     unpaired = LandmarkDataset([rec], "ibug70", augment=None, paired=False)[0]
     assert not bool(unpaired["has_rgb"]) and unpaired["rgb"].abs().max() == 0
 

@@ -171,7 +171,13 @@ class LandmarkDataset(Dataset):
             crop_pts, vis = crop_pts[self._perm], vis[self._perm]
 
         has_rgb = bool(self.paired and rec.rgb_path is not None)
-        rgb = warp(self._rgb(rec), m, self.input_size) if has_rgb else None
+        rgb = None
+        if has_rgb:
+            rgb_full = self._rgb(rec)
+            if rgb_full.shape[:2] != raw.shape[:2]:
+                raise ValueError(f"{rec.rgb_path}: RGB size {rgb_full.shape[1]}x{rgb_full.shape[0]} differs from "
+                                 f"thermal {raw.shape[1]}x{raw.shape[0]} ({rec.image_path}); pairs must be aligned")
+            rgb = warp(rgb_full, m, self.input_size)
 
         if aug is not None:
             draw = sample_sensor(aug, rng, kind, window)
@@ -206,13 +212,16 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = True, workers
                 distributed: bool = False, drop_last: bool = False, seed: int = 0,
                 num_replicas: Optional[int] = None, rank: Optional[int] = None) -> DataLoader:
     """DataLoader with sensible defaults; a DistributedSampler under ``distributed`` (world size and rank
-    from the initialised process group unless given; call ``loader.sampler.set_epoch(e)`` each epoch)."""
+    from the initialised process group unless given; call ``loader.sampler.set_epoch(e)`` each epoch).
+
+    Workers are not persistent, so ``dataset.set_epoch(e)`` called before iterating reaches them.
+    """
     sampler = DistributedSampler(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed,
                                  drop_last=drop_last) if distributed else None
     gen = torch.Generator()
     gen.manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-                      num_workers=workers, drop_last=drop_last, persistent_workers=workers > 0,
+                      num_workers=workers, drop_last=drop_last, persistent_workers=False,
                       generator=gen, pin_memory=torch.cuda.is_available())
 
 
