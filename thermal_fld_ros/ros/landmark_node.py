@@ -256,11 +256,13 @@ class ThermalFldNode(Node):
                                                snap, self.stats.bad_by_reason, extra, recent_bad))
 
     def destroy_node(self):
-        with self._lock:
-            self._stop = True
-            self._lock.notify_all()
-        if self._worker.is_alive():
-            self._worker.join(timeout=5.0)
+        lock, worker = getattr(self, "_lock", None), getattr(self, "_worker", None)
+        if lock is not None:  # absent when the constructor failed (bad model)
+            with lock:
+                self._stop = True
+                lock.notify_all()
+        if worker is not None and worker.is_alive():
+            worker.join(timeout=5.0)
         return super().destroy_node()
 
 
