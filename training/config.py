@@ -35,9 +35,11 @@ class SourceConfig:
 class SynthConfig:
     """The paired synthetic set: where it lives and how ``all`` generates it when it is missing."""
 
-    root: str = "data/synth"
-    generate_if_missing: bool = True
-    args: Dict[str, Any] = field(default_factory=dict)  # passed to the generator (counts per split, seed, ...)
+    generate_if_missing: bool = True  # the roots are those of the data sources with loader: synth
+    counts: Dict[str, int] = field(default_factory=lambda: {"train": 2000, "val": 200, "test": 300})
+    seed: int = 0  # split k is generated with seed + 1000 * k (train 0, val 1, test 2), so splits differ
+    workers: int = 0  # generator processes (0: one per CPU core)
+    options: Dict[str, Any] = field(default_factory=dict)  # training.data.synth.render.SynthOptions fields
 
 
 @dataclass

@@ -103,7 +103,12 @@ def load_records(sources: List[SourceConfig]) -> List:
 
     out: List = []
     for src in sources:
-        recs = load_dataset(src.loader, src.root, src.split, **src.options)
+        if src.loader == "synth":
+            from training.data.synth.loader import load_synth_split
+
+            recs = load_synth_split(src.root, src.split, **src.options)
+        else:
+            recs = load_dataset(src.loader, src.root, src.split, **src.options)
         if src.limit:
             recs = recs[:src.limit]
         out.extend(recs)
