@@ -38,7 +38,41 @@ def register(subparsers) -> None:
     p.add_argument("--write-mean-face", action="store_true",
                    help=f"write the 3D mean face of the face model to {MEAN_FACE_PATH.name} and exit")
     p.add_argument("--mean-face-samples", type=int, default=1000)
+    p.add_argument("--preview", metavar="PNG", help="write a grid of RGB/thermal pairs with landmarks and exit")
+    p.add_argument("--out", default="data/synth", help="dataset root (default: data/synth)")
+    p.add_argument("--split", action="append", metavar="NAME=COUNT",
+                   help="split and sample count, repeatable (default: train=2000 val=200)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; each split adds its own offset")
+    p.add_argument("--mode", choices=("crops", "scenes"), default="crops")
+    p.add_argument("--size", type=int, default=128, help="crop side in pixels (crops mode)")
+    p.add_argument("--max-faces", type=int, default=3, help="faces per frame, 0..N (scenes mode)")
+    p.add_argument("--glasses-prob", type=float, default=0.2)
+    p.add_argument("--no-expressions", action="store_true")
+    p.add_argument("--no-accessories", action="store_true", help="no hair, no glasses")
+    p.add_argument("--max-yaw", type=float, default=90.0)
+    p.add_argument("--max-pitch", type=float, default=45.0)
+    p.add_argument("--max-roll", type=float, default=30.0)
+    p.add_argument("--agc8", action="store_true", help="also write 8-bit AGC thermal images (thermal8/)")
+    p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
     p.set_defaults(func=_main)
+
+
+def options_from_args(args: argparse.Namespace):
+    from training.data.synth.render import SynthOptions
+
+    return SynthOptions(mode=args.mode, size=args.size, max_faces=args.max_faces, glasses_prob=args.glasses_prob,
+                        expressions=not args.no_expressions, accessories=not args.no_accessories,
+                        max_yaw=args.max_yaw, max_pitch=args.max_pitch, max_roll=args.max_roll, agc8=args.agc8)
+
+
+def _splits(specs):
+    out = []
+    for spec in specs or ["train=2000", "val=200"]:
+        name, _, count = spec.partition("=")
+        if not name or not count.isdigit():
+            raise SystemExit(f"--split wants NAME=COUNT, got {spec!r}")
+        out.append((name, int(count)))
+    return out
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -47,4 +81,19 @@ def _main(args: argparse.Namespace) -> int:
         print(f"wrote {MEAN_FACE_PATH} ({len(pts)} points, outer-eye distance "
               f"{np.linalg.norm(pts[36] - pts[45]) * 1000:.1f} mm)")
         return 0
+    opts = options_from_args(args)
+    if args.preview:
+        from training.data.synth.preview import preview_grid
+
+        print(f"wrote {preview_grid(args.preview, opts=opts, seed=args.seed)}")
+        return 0
+    import time
+
+    from training.data.synth.writer import write_split
+
+    for i, (name, count) in enumerate(_splits(args.split)):
+        t0 = time.perf_counter()
+        path = write_split(args.out, name, count, seed=args.seed + 1000003 * i, opts=opts, workers=args.workers)
+        dt = time.perf_counter() - t0
+        print(f"{name}: {count} samples -> {path} ({count / max(dt, 1e-9) * 60:.0f} samples/min)")
     return 0

@@ -35,7 +35,7 @@ class FaceParams:
     head_down: float = 0.150  # centre to under the chin
     head_front: float = 0.100
     head_back: float = 0.108
-    jaw_taper: float = 0.42  # narrowing of the lower head towards the chin
+    jaw_taper: float = 0.26  # narrowing of the lower head towards the chin
     centre_z: float = 0.094  # head centre behind the eyes
     centre_y: float = 0.008
     eye_half: float = 0.032  # half the inter-pupil distance
@@ -75,7 +75,7 @@ def sample_face_params(rng: np.random.Generator, expressions: bool = True, acces
     p = replace(
         p, scale=1.0 + n(0.04), head_w=p.head_w * (1 + n(0.04)), head_up=p.head_up * (1 + n(0.04)),
         head_down=p.head_down * (1 + n(0.04)), head_front=p.head_front * (1 + n(0.03)),
-        head_back=p.head_back * (1 + n(0.04)), jaw_taper=p.jaw_taper + n(0.06),
+        head_back=p.head_back * (1 + n(0.04)), jaw_taper=p.jaw_taper + n(0.05),
         eye_half=p.eye_half + n(0.0015), eye_w=p.eye_w + n(0.0012), eye_h=p.eye_h + n(0.0012),
         nose_tip_y=p.nose_tip_y + n(0.003), nose_protr=p.nose_protr + n(0.0025),
         nose_half_w=p.nose_half_w + n(0.0015), mouth_half=p.mouth_half + n(0.0018),
@@ -310,7 +310,7 @@ def _landmark_xy(p: FaceParams) -> np.ndarray:
 def _jaw_angles(p: FaceParams) -> Tuple[np.ndarray, np.ndarray]:
     """Directions (theta, phi) of the 17 jaw-line points: near the ears at eye level down to the chin."""
     beta = np.pi * np.arange(17) / 16.0
-    theta = -np.deg2rad(70.0) * np.cos(beta)
+    theta = -np.deg2rad(64.0) * np.cos(beta)
     phi_top, phi_chin = np.deg2rad(-4.0), -np.arctan2(p.chin_y + 0.004 - p.centre_y, p.centre_z - 0.012)
     phi = phi_top + (phi_chin - phi_top) * np.sin(beta) ** 0.75
     return theta, phi

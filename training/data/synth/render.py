@@ -7,7 +7,7 @@ that place in the frame). ``scenes``: a full sensor frame with 0..N faces.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
 import cv2
@@ -41,6 +41,7 @@ FACE_WIDTH_M = 0.15  # for placing heads at a wanted size in pixels
 class SynthOptions:
     mode: str = "crops"  # crops | scenes
     size: int = 128  # crop side (crops mode)
+    crop_scale: float = 1.3  # crop side / landmark box side (x 0.95..1.15 jitter)
     max_faces: int = 3  # scenes mode
     glasses_prob: float = 0.2
     expressions: bool = True
@@ -77,6 +78,7 @@ class Sample:
     thermal_agc8: Optional[np.ndarray]
     annotation: Dict
     temperature: np.ndarray  # (H, W) float32 deg C after sensor effects (tests, previews)
+    heads: List[Head] = field(default_factory=list)  # the rendered heads (not written; tests, analysis)
 
 
 def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -141,6 +143,9 @@ def _render_heads(heads: List[Head], k: np.ndarray, width: int, height: int):
             gfaces.append(g.faces + gn)
             gattrs.append(np.concatenate([g.front[:, None], np.full((len(gv), 1), i)], 1))
             gn += len(gv)
+    if not verts:
+        return rasterise(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3), np.int32), np.zeros((0, 9), np.float32),
+                         (width, height), np.zeros(0, bool)), None
     v = np.concatenate(verts)
     r = rasterise(project(v, k), v[:, 2], np.concatenate(faces), np.concatenate(attrs).astype(np.float32),
                   (width, height), np.concatenate(cull))
@@ -157,7 +162,8 @@ def _visibility(head: Head, k: np.ndarray, depth: np.ndarray, width: int, height
     pc = head.points @ head.rot.T + head.trans
     nc = head.normals @ head.rot.T
     uv = project(pc, k)
-    facing = (nc * -pc).sum(1) > 0
+    # facing the camera, with a little slack: jaw points of a frontal face sit on the silhouette
+    facing = (nc * -pc).sum(1) / np.linalg.norm(pc, axis=1) > -0.2
     inside = (uv[:, 0] >= 0) & (uv[:, 0] <= width - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= height - 1)
     dmax = cv2.dilate(np.where(np.isfinite(depth), depth, 1e6).astype(np.float32), np.ones((3, 3), np.uint8))
     ui = np.clip(np.round(uv[:, 0]).astype(int), 0, width - 1)
@@ -271,7 +277,7 @@ def render_sample(index: int, seed: int, opts: SynthOptions, ypr=None) -> Sample
         h = heads[0]
         uv = project(h.points @ h.rot.T + h.trans, k_full)[:68]
         lo, hi = uv.min(0), uv.max(0)
-        side = int(np.ceil(max(hi - lo) * 1.3 * rng.uniform(0.95, 1.15)))
+        side = int(np.ceil(max(hi - lo) * opts.crop_scale * rng.uniform(0.95, 1.15)))
         side = max(side, 8)
         jit = 0.3 if rng.random() < opts.out_of_frame_prob else 0.06
         cx, cy = (lo + hi) / 2 + rng.uniform(-jit, jit, 2) * side
@@ -307,4 +313,4 @@ def render_sample(index: int, seed: int, opts: SynthOptions, ypr=None) -> Sample
            "ambient_c": round(ambient, 3), "faces": faces,
            "sensor": {"width": sw, "height": sh, "crop": [x0, y0, side] if side is not None else None,
                       "netd_k": round(sensor.netd, 4), "blur_px": round(sensor.blur_sigma, 3)}}
-    return Sample(to_counts(temp), rgb8, agc8(temp) if opts.agc8 else None, ann, temp.astype(np.float32))
+    return Sample(to_counts(temp), rgb8, agc8(temp) if opts.agc8 else None, ann, temp.astype(np.float32), heads)

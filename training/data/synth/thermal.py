@@ -40,7 +40,7 @@ def sample_subject(rng: np.random.Generator, ambient: float) -> ThermalSubject:
         nose_cool=float(rng.uniform(0.8, 2.8) + 0.18 * cold),
         cheek_cool=float(rng.uniform(0.4, 1.4) + 0.05 * cold),
         ear_cool=float(rng.uniform(1.5, 3.0) + 0.12 * cold),
-        hair_k=float(rng.uniform(0.25, 0.6)),
+        hair_k=float(rng.uniform(0.15, 0.4)),
         breath=float(rng.uniform(-1, 1)),
         glasses_k=float(rng.uniform(0.05, 0.25)),
     )

@@ -1,0 +1,83 @@
+"""Write a synthetic split to disk in parallel: images + one ``annotations.json`` (format below).
+
+```
+<root>/<split>/thermal/<id>.png     16-bit radiometric counts: T_C = counts * 0.01 - 273.15
+<root>/<split>/thermal8/<id>.png    8-bit AGC (only with agc8)
+<root>/<split>/rgb/<id>.jpg         8-bit colour, pixel-aligned with the thermal image
+<root>/<split>/annotations.json     {"format": "thermal_fld.synth/1", "scheme": "ibug70", ...}
+```
+Each sample is a pure function of (seed, index), so any number of workers writes the same bytes.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import Dict, Optional
+
+import cv2
+from tqdm import tqdm
+
+from training.data.synth.render import SynthOptions, render_sample
+from training.data.synth.sensor import COUNTS_OFFSET, COUNTS_SCALE
+
+FORMAT = "thermal_fld.synth/1"
+VERSION = "1.0"
+
+
+def sample_id(index: int) -> str:
+    return f"{index:07d}"
+
+
+def _write_one(job) -> Dict:
+    index, seed, opts, split_dir = job
+    s = render_sample(index, seed, opts)
+    sid = sample_id(index)
+    rel_t, rel_c = f"thermal/{sid}.png", f"rgb/{sid}.jpg"
+    if not cv2.imwrite(str(split_dir / rel_t), s.thermal_counts, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        raise OSError(f"could not write {split_dir / rel_t}")
+    if not cv2.imwrite(str(split_dir / rel_c), cv2.cvtColor(s.rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 93]):
+        raise OSError(f"could not write {split_dir / rel_c}")
+    entry = {"id": sid, "thermal": rel_t, "rgb": rel_c}
+    if s.thermal_agc8 is not None:
+        entry["thermal8"] = f"thermal8/{sid}.png"
+        cv2.imwrite(str(split_dir / entry["thermal8"]), s.thermal_agc8)
+    entry.update(s.annotation)
+    return entry
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would fight over them
+
+
+def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[SynthOptions] = None,
+                workers: int = 0, progress: bool = True) -> Path:
+    """Render ``count`` samples into ``root/split`` and return the annotation file's path."""
+    opts = opts or SynthOptions()
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    split_dir = Path(root) / split
+    for sub in ("thermal", "rgb") + (("thermal8",) if opts.agc8 else ()):
+        (split_dir / sub).mkdir(parents=True, exist_ok=True)
+    jobs = [(i, seed, opts, split_dir) for i in range(count)]
+    workers = workers if workers > 0 else max(1, (os.cpu_count() or 1))
+    bar = dict(total=count, desc=f"synth {split}", unit="img", disable=not progress)
+    if workers == 1:
+        _init_worker()
+        samples = [_write_one(j) for j in tqdm(jobs, **bar)]
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+            samples = list(tqdm(pool.imap(_write_one, jobs, chunksize=8), **bar))
+    doc = {
+        "format": FORMAT,
+        "scheme": "ibug70",
+        "thermal_decoding": {"type": "counts", "scale": COUNTS_SCALE, "offset": COUNTS_OFFSET},
+        "generator": {"seed": seed, "version": VERSION, "count": count, "options": opts.to_dict(),
+                      "pose": "X_cam = R @ X_model + t; model frame of thermal_fld_ros.schemes; "
+                              "R = Ry(-yaw) Rx(pitch) Rz(-roll) (training/data/synth/camera.py)"},
+        "samples": samples,
+    }
+    path = split_dir / "annotations.json"
+    path.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    return path
