@@ -224,8 +224,10 @@ class ThermalFldNode(Node):
         self.pub_landmarks.publish(face_messages.landmarks_polygon(header, primary))
         if primary is not None and primary.pose is not None:
             self.pub_pose.publish(face_messages.head_pose(header, primary))
-        k = self._K if self._K is not None else approximate_intrinsics(result.width, result.height)
-        self.pub_markers.publish(face_messages.markers(header, result.faces, k, float(self.p["marker_lifetime_s"])))
+        if self.pub_markers.get_subscription_count() > 0:  # the costliest message: only for RViz
+            k = self._K if self._K is not None else approximate_intrinsics(result.width, result.height)
+            self.pub_markers.publish(face_messages.markers(header, result.faces, k,
+                                                           float(self.p["marker_lifetime_s"])))
         if self.pub_debug is not None and self.pub_debug.get_subscription_count() > 0:
             self.pub_debug.publish(array_to_image(self._overlay(frame, result), "bgr8", header))
 
