@@ -146,13 +146,12 @@ class Harness:
         return NodeIO(self, node, ns)
 
     def close(self):
+        self.executor.shutdown(timeout_sec=2.0)  # stop spinning before anything is destroyed
+        self.thread.join(timeout=5.0)
         for n in self.nodes:
-            self.executor.remove_node(n)
             n.destroy_node()
-        self.executor.shutdown(timeout_sec=2.0)
         self.tester.destroy_node()
         rclpy.shutdown(context=self.context)
-        self.thread.join(timeout=5.0)
 
 
 class NodeIO:

@@ -44,10 +44,10 @@ def ros():
         return node
 
     yield ctx, listener, add
+    ex.shutdown(timeout_sec=2.0)  # stop spinning before anything is destroyed
+    th.join(timeout=5.0)
     for n in nodes:
-        ex.remove_node(n)
         n.destroy_node()
-    ex.shutdown(timeout_sec=2.0)
     listener.destroy_node()
     rclpy.shutdown(context=ctx)
 
