@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from thermal_fld_ros.pose import MODEL_TO_HEAD, ypr_from_rotation
 from thermal_fld_ros.schemes import IBUG70
 from training.data.records import load_thermal, read_image
 from training.data.synth.camera import matrix_to_ypr, ypr_to_matrix
@@ -109,6 +110,8 @@ def test_pose_round_trips_through_solvepnp():
         rot = np.asarray(f["pose"]["R"])
         assert np.allclose(matrix_to_ypr(rot), ypr, atol=1e-3)
         assert np.allclose(ypr_to_matrix(*ypr), rot, atol=1e-6)
+        # the runtime (thermal_fld_ros.pose) reads the same angles from this rotation
+        assert np.allclose(ypr_from_rotation(rot @ MODEL_TO_HEAD), ypr, atol=1e-3)
         # the sample's own 3D points: exact
         ok, rv, tv = cv2.solvePnP(s.heads[0].points[vis], uv[vis], k, None, flags=cv2.SOLVEPNP_ITERATIVE)
         assert ok

@@ -5,6 +5,8 @@ Pose convention (as ``cv2.solvePnP`` returns it for the mean face of ``thermal_f
 face looking into the camera has R = I.  Angles (degrees), applied as R = R_yaw @ R_pitch @ R_roll:
 yaw > 0 when the subject turns to their left (nose moves to image right), pitch > 0 looking down
 (nose moves down), roll > 0 tilting the head towards their right shoulder (top of head to image left).
+This is the runtime's definition (``thermal_fld_ros.pose``: ``ypr_from_rotation(R @ MODEL_TO_HEAD)``
+gives the same angles; test_synth checks it).
 """
 from __future__ import annotations
 

@@ -350,7 +350,8 @@ def solve_theta_on_row(x: np.ndarray, phi: float, p: FaceParams, theta0: np.ndar
 
 def landmark_directions(p: FaceParams) -> Tuple[np.ndarray, np.ndarray]:
     """(theta, phi) of all 70 landmarks on this head."""
-    t, ph = _cached("landmarks", p, lambda: _landmark_directions(p))
+    neutral = replace(p, jaw_open=0.0, smile=0.0, brow_raise=0.0)  # directions ignore the expression
+    t, ph = _cached("landmarks", neutral, lambda: _landmark_directions(neutral))
     return t.copy(), ph.copy()
 
 

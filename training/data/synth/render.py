@@ -83,9 +83,8 @@ class Sample:
 
 def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for i in range(3):
-        np.add.at(n, f[:, i], fn)
+    idx = f.ravel()
+    n = np.stack([np.bincount(idx, np.repeat(fn[:, c], 3), minlength=len(v)) for c in range(3)], 1)
     return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-12)
 
 
