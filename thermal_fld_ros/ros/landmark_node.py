@@ -30,6 +30,7 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from thermal_fld_ros.config import PipelineConfig  # noqa: E402
 from thermal_fld_ros.frames import FrameError, from_array  # noqa: E402
+from thermal_fld_ros.normalise import normalise  # noqa: E402
 from thermal_fld_ros.pipeline import Pipeline  # noqa: E402
 from thermal_fld_ros.pose import approximate_intrinsics  # noqa: E402
 from thermal_fld_ros.ros import face_messages, face_table  # noqa: E402
@@ -229,12 +230,16 @@ class ThermalFldNode(Node):
             self.pub_markers.publish(face_messages.markers(header, result.faces, k,
                                                            float(self.p["marker_lifetime_s"])))
         if self.pub_debug is not None and self.pub_debug.get_subscription_count() > 0:
-            self.pub_debug.publish(array_to_image(self._overlay(frame, result), "bgr8", header))
+            overlay = self._overlay(frame, result)
+            if overlay is not None:
+                self.pub_debug.publish(array_to_image(overlay, "bgr8", header))
 
-    def _overlay(self, frame, result) -> np.ndarray:
-        from thermal_fld_ros.draw import draw_result
-        from thermal_fld_ros.normalise import normalise
-
+    def _overlay(self, frame, result) -> Optional[np.ndarray]:
+        try:
+            from thermal_fld_ros.draw import draw_result
+        except ImportError as exc:
+            self._log("debug_image", f"debug_image disabled: no overlay renderer ({exc})")
+            return None
         grey = (normalise(frame.data, frame.kind, self.pipeline.frame_cfg.normalise_config()) * 255).astype(np.uint8)
         return draw_result(np.repeat(grey[:, :, None], 3, 2), result)
 
