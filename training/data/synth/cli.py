@@ -39,6 +39,7 @@ def register(subparsers) -> None:
                    help=f"write the 3D mean face of the face model to {MEAN_FACE_PATH.name} and exit")
     p.add_argument("--mean-face-samples", type=int, default=1000)
     p.add_argument("--preview", metavar="PNG", help="write a grid of RGB/thermal pairs with landmarks and exit")
+    p.add_argument("--preview-count", type=int, default=8, help="pairs in the preview grid")
     p.add_argument("--out", default="data/synth", help="dataset root (default: data/synth)")
     p.add_argument("--split", action="append", metavar="NAME=COUNT",
                    help="split and sample count, repeatable (default: train=2000 val=200)")
@@ -85,7 +86,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.preview:
         from training.data.synth.preview import preview_grid
 
-        print(f"wrote {preview_grid(args.preview, opts=opts, seed=args.seed)}")
+        print(f"wrote {preview_grid(args.preview, count=args.preview_count, opts=opts, seed=args.seed)}")
         return 0
     import time
 

@@ -26,9 +26,10 @@ def thermal_colour(temp_c: np.ndarray, lo: float = None, hi: float = None) -> np
     return cv2.applyColorMap(g, cv2.COLORMAP_INFERNO)
 
 
-def preview_grid(path, count: int = 8, seed: int = 7, opts: SynthOptions = None, cols: int = 4) -> Path:
+def preview_grid(path, count: int = 8, seed: int = 7, opts: SynthOptions = None, cols: int = 0) -> Path:
     """Write ``count`` pairs (RGB over thermal) to ``path``; green = visible points, red = hidden."""
     opts = opts or SynthOptions()
+    cols = cols or (int(np.ceil(count / 2)) if count <= 8 else 4)
     tiles = []
     for i in range(count):
         s = render_sample(i, seed, opts)
@@ -44,6 +45,6 @@ def preview_grid(path, count: int = 8, seed: int = 7, opts: SynthOptions = None,
     grid = np.vstack(rows)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), grid):
+    if not cv2.imwrite(str(path), grid, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise OSError(f"could not write {path}")
     return path
