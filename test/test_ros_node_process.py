@@ -65,6 +65,10 @@ def test_bad_models_stop_startup_with_a_clear_error(tmp_path):
         assert proc.returncode != 0, f"{path.name}: node started with a bad model"
         assert str(path) in proc.stderr and words in proc.stderr, proc.stderr[-2000:]
         assert "cannot start" in proc.stderr and "Traceback" not in proc.stderr
+    # Out-of-range parameter: refused by its declared range, same clean exit.
+    proc = subprocess.run([EXE, "--ros-args", "-p", f"model_path:={good}", "-p", "max_faces:=0"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0 and "max_faces" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
 def _rss_kb(pid: int) -> int:

@@ -283,7 +283,7 @@ def main(args=None) -> int:
         return 1
     try:
         rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+    except (KeyboardInterrupt, getattr(rclpy.executors, "ExternalShutdownException", KeyboardInterrupt)):
         pass
     finally:
         node.destroy_node()
