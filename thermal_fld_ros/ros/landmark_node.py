@@ -204,11 +204,13 @@ class ThermalFldNode(Node):
             return
         result = self.pipeline.process(frame, stamp)
         for w in result.warnings:
-            if w == "no face":
+            if w == "no face":  # normal operation: an empty table says it
                 continue
-            if w.startswith("bad frame") or w.startswith("constant") or "non-finite" in w:
-                self.stats.on_bad(classify(w))
-            self._log(classify(w) if w.startswith(("bad", "constant")) or "non-finite" in w else w[:24], w)
+            bad = w.startswith(("bad frame", "constant")) or "non-finite" in w
+            key = classify(w) if bad else w[:24]
+            if bad:
+                self.stats.on_bad(key)
+            self._log(key, w)
         if any(w.startswith("bad frame") for w in result.warnings):
             return
         self._publish(msg, frame, result)
