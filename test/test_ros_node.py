@@ -29,7 +29,7 @@ from thermal_fld_ros.config import PipelineConfig  # noqa: E402
 from thermal_fld_ros.frames import from_array  # noqa: E402
 from thermal_fld_ros.pipeline import Pipeline  # noqa: E402
 from thermal_fld_ros.ros import face_table  # noqa: E402
-from thermal_fld_ros.ros.image_conversion import array_to_image  # noqa: E402
+from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array  # noqa: E402
 from thermal_fld_ros.ros.rotation import matrix_from_quaternion  # noqa: E402
 from thermal_fld_ros.schemes import DATA_DIR  # noqa: E402
 
@@ -245,6 +245,8 @@ def test_debug_image_only_when_enabled(harness, model):
     msg, dbg = io.roundtrip(face_temperature(centre=CENTRE, size=SIZE), "32FC1", topic="debug_image")
     assert dbg is not None and dbg.encoding == "bgr8" and (dbg.width, dbg.height) == (320, 256)
     assert dbg.header.frame_id == "thermal_optical"
+    img = image_to_array(dbg)
+    assert (img[:, :, 0] != img[:, :, 1]).sum() > 50  # coloured landmarks/boxes over the grey frame
     off = harness.start_node(_params(model))
     assert off.node.pub_debug is None
 

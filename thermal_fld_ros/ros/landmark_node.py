@@ -242,8 +242,8 @@ class ThermalFldNode(Node):
         except ImportError as exc:
             self._log("debug_image", f"debug_image disabled: no overlay renderer ({exc})")
             return None
-        grey = (normalise(frame.data, frame.kind, self.pipeline.frame_cfg.normalise_config()) * 255).astype(np.uint8)
-        return draw_result(np.repeat(grey[:, :, None], 3, 2), result)
+        frame01 = normalise(frame.data, frame.kind, self.pipeline.frame_cfg.normalise_config())
+        return draw_result(frame01, result)  # frames narrower than 320 px are upscaled for legibility
 
     # ------------------------------------------------------------------ reporting
     def _log(self, kind: str, text: str) -> None:
