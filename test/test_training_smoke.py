@@ -25,7 +25,7 @@ pytestmark = pytest.mark.training
 def smoke_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("smoke")
     cfg = write_config(smoke_config(base / "synth", base / "run"), base / "smoke.yaml")
-    env = dict(os.environ, OMP_NUM_THREADS="2")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-m", "training", "all", "--config", str(cfg)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

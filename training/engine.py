@@ -134,7 +134,7 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
                 rows.append({"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0], **values})
                 bar.set_postfix(loss=f"{loss_v:.4f}")
             step += 1
-        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - t0, 2),
+        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - t0, 2), "world_size": ctx.world_size,
                   **{f"train_{k}": v / steps_per_epoch for k, v in sums.items()}}
         if validate is not None and ctx.is_main:
             objective.eval()
