@@ -278,3 +278,16 @@ def test_real_false_colour_frames(harness, model):
         assert table is not None and table.header.stamp == msg.header.stamp
         rows = face_table.decode(table)
         assert len(rows) <= 3 and np.isfinite(rows["u"]).all()
+
+
+@pytest.mark.skipif(not (REAL / "tfw_samples_unannotated").is_dir(), reason="real thermal samples absent")
+def test_real_grey_frames_as_mono8(harness, model):
+    import cv2
+
+    io = harness.start_node(_params(model))
+    for f in sorted((REAL / "tfw_samples_unannotated").rglob("*.png")):
+        grey = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # TFW: 464x348 grey palette stored as 3 channels
+        msg, table = io.roundtrip(grey, "mono8")
+        assert table is not None and table.header.stamp == msg.header.stamp
+        rows = face_table.decode(table)
+        assert len(rows) <= 3 and np.isfinite(rows["u"]).all() and (rows["score"] >= 0.25).all()
