@@ -59,6 +59,10 @@ def test_pupils_on_warm_eye_pixels(frontal):
             assert tp >= np.percentile(window, 70), (s.annotation["faces"][0]["pose"], pupil)
             # and warmer than the brow above and the cheek below it
             assert tp > t[int(v - 0.8 * eye_w), u] and tp > t[int(v + 1.0 * eye_w), u]
+            # the warm eye opening is a thin horizontal band: its warmest row is the pupil's (+-1 px)
+            hw, vh = max(1, int(0.25 * eye_w)), int(0.6 * eye_w)
+            rows = t[v - vh:v + vh + 1, u - hw:u + hw + 1].mean(1)
+            assert abs(int(np.argmax(rows)) - vh) <= 1
 
 
 def _redness(img: np.ndarray, uv) -> float:

@@ -6,3 +6,5 @@ Modules: ``face_model`` (geometry, landmarks), ``mesh`` (triangles), ``raster`` 
 (appearance), ``sensor`` (thermal camera effects), ``render`` (one sample), ``writer`` (parallel
 dataset writing), ``loader`` (read back as ``FaceRecord``), ``preview`` (picture grid), ``cli``.
 """
+
+from training.data.synth.loader import load_synth_split  # noqa: E402,F401  (the split reader other code names)

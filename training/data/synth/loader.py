@@ -11,8 +11,11 @@ from training.data.records import FaceRecord, ThermalDecoding
 from training.data.synth.writer import FORMAT
 
 
-def load_synth_split(root, split: str) -> List[FaceRecord]:
-    """All faces of ``root/split`` with landmarks, visibility, box, pose, intrinsics and the RGB pair."""
+def load_synth_split(root, split: str, min_visible: int = 0) -> List[FaceRecord]:
+    """All faces of ``root/split`` with landmarks, visibility, box, pose, intrinsics and the RGB pair.
+
+    ``min_visible``: skip faces with fewer visible landmarks (e.g. mostly outside a scene frame).
+    """
     split_dir = Path(root) / split
     path = split_dir / "annotations.json"
     if not path.is_file():
@@ -29,6 +32,8 @@ def load_synth_split(root, split: str) -> List[FaceRecord]:
             lm = np.asarray(f["landmarks"], np.float64)
             if lm.shape != (70, 2) or not np.isfinite(lm).all():
                 raise ValueError(f"{path}: sample {s['id']} face {j}: bad landmarks {lm.shape}")
+            if int(np.sum(f["visible"])) < min_visible:
+                continue
             pose = f["pose"]
             records.append(FaceRecord(
                 image_path=split_dir / s["thermal"], landmarks=lm, scheme=doc["scheme"], decoding=decoding,
