@@ -20,7 +20,7 @@ from training.data.synth.face_model import (
     surface_points,
 )
 
-N_THETA = 100
+N_THETA = 76
 
 
 @dataclass
@@ -41,7 +41,7 @@ def _theta_grid(n: int) -> np.ndarray:
 
 
 def _phi_grid(rows_mouth) -> np.ndarray:
-    face = np.deg2rad(np.arange(-62.0, 42.0, 2.0))
+    face = np.deg2rad(np.arange(-62.0, 42.0, 2.6))
     top = np.deg2rad(np.arange(42.0, 89.0, 5.0))
     bottom = np.deg2rad(np.arange(-86.0, -62.0, 5.0))
     phi = np.concatenate([bottom, face, top])
