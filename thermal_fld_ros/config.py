@@ -34,7 +34,6 @@ class PipelineConfig:
                               "[TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider]; "
                               "unavailable ones are skipped with a warning")
     intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
-    allow_untrained: bool = _f(False, "accept a model whose metadata is not marked trained (tests only)")
     # Face localisation and tracking
     detector: str = _f("thermal_blob", "face detector: 'thermal_blob' (warm-region segmentation)")
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))

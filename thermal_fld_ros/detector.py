@@ -1,17 +1,23 @@
 """Face localisation in a full thermal frame.
 
-Default: a classical warm-blob detector. Faces are the warmest large, compact, roughly elliptical regions
-(exposed skin at 30-36 °C; hair, clothes and most backgrounds are colder), so the normalised frame is
-thresholded at several levels, each connected component is scored by shape (fill of its fitted ellipse,
-aspect ratio), size and contrast to its surroundings, and overlapping candidates across levels are
-merged by NMS. Its boxes follow ``crop.landmarks_box`` (jaw/brows/chin), calibrated on real Lepton
-frames with face boxes (``bench/eval_detector.py``). A learned ONNX detector can replace it through the
-:class:`FaceDetector` protocol and :func:`make_detector`.
+Default: a classical warm-head detector. Exposed facial skin (30-36 °C) is the warmest large, compact,
+round region of a thermal frame; hair, clothes and most backgrounds are colder, and the head joins the
+body only through the narrower neck. So the normalised frame is thresholded at several levels, and in each
+warm mask the local maxima of the distance transform (centres of the largest inscribed discs, i.e. round
+blobs, which the neck separates from the torso) become head candidates. Each candidate is scored by a
+logistic model over a few thermal/shape features (warmer than its surroundings and than what lies above
+it, round, size, level), fitted on real FLIR Lepton frames with face boxes and checked participant-wise
+(``bench/fit_detector.py``, ``bench/eval_detector.py``); overlapping candidates are merged by NMS.
+Boxes follow ``crop.landmarks_box`` framing (a tight face box), calibrated on those frames.
+
+A learned ONNX detector can replace it through the :class:`FaceDetector` protocol (:func:`make_detector`).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import List, Protocol
+from pathlib import Path
+from typing import List, Protocol, Tuple
 
 import cv2
 import numpy as np
@@ -19,7 +25,7 @@ import numpy as np
 
 @dataclass
 class Detection:
-    box: np.ndarray  # [x0, y0, x1, y1] image pixels, landmarks_box convention
+    box: np.ndarray  # [x0, y0, x1, y1] image pixels
     score: float  # [0, 1]
 
 
@@ -28,7 +34,7 @@ class FaceDetector(Protocol):
         """Faces in a normalised float32 (H, W) frame in [0, 1], best first."""
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+def box_iou(a, b) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -44,78 +50,181 @@ def nms(dets: List[Detection], iou: float) -> List[Detection]:
     return out
 
 
+PATCH = 10  # candidate window resampled to PATCH x PATCH (relative to the disc's mean) for the scorer
+PATCH_SPAN = 1.7  # window half-size in disc radii (covers hair/background above and the neck below)
+HAND_FEATURES = ("level", "log_radius", "contrast_ring", "contrast_above", "inside_std", "ring_warm_frac",
+                 "excess", "y_rel")
+FEATURE_NAMES = HAND_FEATURES + tuple(f"patch_{i}" for i in range(PATCH * PATCH)) + ("one",)
+# Scorer (MLP) and box regressor fitted by bench/fit_detector.py on the Chips Thermal Face subset.
+DETECTOR_PARAMS_PATH = Path(__file__).resolve().parent / "data" / "thermal_blob_detector.json"
+
+
 @dataclass
 class BlobDetectorParams:
-    work_size: int = 160  # longest side of the working image (faces >= ~12 px survive)
-    levels: tuple = (0.45, 0.55, 0.65, 0.72, 0.8, 0.87, 0.93)  # thresholds on the [0, 1] frame
-    min_face_px: int = 12
-    min_score: float = 0.35
-    # Calibration: landmark box = blob box scaled about its centre, shifted by a fraction of its height.
-    box_scale_w: float = 1.0
-    box_scale_h: float = 1.0
-    box_shift_y: float = 0.0
+    work_size: int = 160  # longest side of the working image
+    levels: Tuple[float, ...] = tuple(np.round(np.arange(0.30, 0.99, 0.05), 2).tolist())
+    min_face_px: int = 8  # smallest face width reported (image pixels)
+    min_radius_work: float = 2.0  # smallest inscribed-disc radius considered (working pixels)
+    min_score: float = 0.05
+    # Box from a disc of radius r at (x, y): width 2r*box_w, height 2r*box_h, centre shifted by box_dy*r.
+    box_w: float = 0.95
+    box_h: float = 1.22
+    box_dy: float = 0.0
     nms_iou: float = 0.3
 
 
 class ThermalBlobDetector:
-    """Warm-blob face detector (see module docstring)."""
+    """Warm-head detector (see module docstring)."""
 
-    def __init__(self, params: BlobDetectorParams | None = None):
+    def __init__(self, params: BlobDetectorParams | None = None, scorer: dict | None = None):
         self.p = params or BlobDetectorParams()
+        if scorer is None:
+            scorer = load_scorer()
+        self._scorer = {k: np.asarray(v, np.float64) for k, v in scorer.items()
+                        if k in ("mean", "std", "w1", "b1", "w2", "b2")}
+        if self._scorer and self._scorer["mean"].shape != (len(FEATURE_NAMES),):
+            raise ValueError(f"detector scorer expects {self._scorer['mean'].shape} features, "
+                             f"the code makes {len(FEATURE_NAMES)}: refit with bench/fit_detector.py")
 
-    def detect(self, frame01: np.ndarray, max_faces: int = 3) -> List[Detection]:
-        p = self.p
+    def prepare(self, frame01: np.ndarray):
+        """Working image (downscaled, lightly blurred) and its scale factor."""
         h, w = frame01.shape[:2]
-        s = min(1.0, p.work_size / float(max(h, w)))
+        s = min(1.0, self.p.work_size / float(max(h, w)))
         img = frame01 if s == 1.0 else cv2.resize(frame01, (max(1, round(w * s)), max(1, round(h * s))),
                                                   interpolation=cv2.INTER_AREA)
-        img = cv2.GaussianBlur(img, (3, 3), 0)
-        min_side = max(3.0, p.min_face_px * s)
-        cands: List[Detection] = []
+        img = cv2.GaussianBlur(np.ascontiguousarray(img, np.float32), (3, 3), 0)
+        return img, s
+
+    def candidates(self, img: np.ndarray, s: float):
+        """(features (K, F), discs (K, 3) x, y, r in working pixels) of head candidates."""
+        p = self.p
+        min_r = max(p.min_radius_work, 0.5 * p.min_face_px * s / p.box_w)
+        kernel = np.ones((3, 3), np.uint8)
+        ih, iw = img.shape
+        integ = cv2.integral(img)
+        integ2 = cv2.integral(img * img)
+        feats, discs = [], []
         for level in p.levels:
             mask = (img >= level).astype(np.uint8)
-            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-            for i in range(1, n):
-                x, y, bw, bh, area = stats[i]
-                if bw < min_side or bh < min_side or area < 0.5 * min_side * min_side:
+            if not mask.any():
+                break
+            dt = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+            peaks = (dt >= cv2.dilate(dt, kernel)) & (dt >= min_r)
+            ys, xs = np.nonzero(peaks)
+            if len(xs) == 0:
+                continue
+            rs = dt[ys, xs]
+            order = np.argsort(-rs)
+            kept: List[Tuple[float, float, float]] = []
+            for k in order:  # one disc per round blob: drop peaks inside a larger kept disc
+                x, y, r = float(xs[k]), float(ys[k]), float(rs[k])
+                if any((x - a) ** 2 + (y - b) ** 2 < (max(r, c)) ** 2 for a, b, c in kept):
                     continue
-                det = self._score(img, labels, i, x, y, bw, bh, area, level)
-                if det is not None and det.score >= p.min_score:
-                    cands.append(det)
-        dets = nms(cands, p.nms_iou)[:max_faces]
-        for d in dets:
-            d.box = d.box / s
-        return dets
+                kept.append((x, y, r))
+            for x, y, r in kept:
+                feats.append(self._features(img, integ, integ2, mask, level, x, y, r, iw, ih))
+                discs.append((x, y, r))
+        if not feats:
+            return np.zeros((0, len(FEATURE_NAMES))), np.zeros((0, 3))
+        return np.asarray(feats, np.float64), np.asarray(discs, np.float64)
 
-    def _score(self, img, labels, i, x, y, bw, bh, area, level):
-        p = self.p
+    @staticmethod
+    def _box_mean(integ, integ2, x0, y0, x1, y1, iw, ih):
+        x0, y0 = int(max(0, min(iw, round(x0)))), int(max(0, min(ih, round(y0))))
+        x1, y1 = int(max(0, min(iw, round(x1)))), int(max(0, min(ih, round(y1))))
+        n = (x1 - x0) * (y1 - y0)
+        if n <= 0:
+            return np.nan, np.nan
+        sm = integ[y1, x1] - integ[y0, x1] - integ[y1, x0] + integ[y0, x0]
+        sq = integ2[y1, x1] - integ2[y0, x1] - integ2[y1, x0] + integ2[y0, x0]
+        mean = sm / n
+        return float(mean), float(max(sq / n - mean * mean, 0.0))
+
+    def _features(self, img, integ, integ2, mask, level, x, y, r, iw, ih):
+        bm = self._box_mean
+        a = 0.7 * r  # inner square of the disc
+        inside, var = bm(integ, integ2, x - a, y - a, x + a + 1, y + a + 1, iw, ih)
+        # Ring: the band 1.2r..2.2r around the disc, left, right and above (below is neck/body).
+        left, _ = bm(integ, integ2, x - 2.2 * r, y - r, x - 1.2 * r, y + r, iw, ih)
+        right, _ = bm(integ, integ2, x + 1.2 * r + 1, y - r, x + 2.2 * r + 1, y + r, iw, ih)
+        above, _ = bm(integ, integ2, x - r, y - 2.6 * r, x + r + 1, y - 1.4 * r, iw, ih)
+        sides = [v for v in (left, right) if np.isfinite(v)]
+        ring = float(np.mean(sides)) if sides else level - 0.2
+        above = above if np.isfinite(above) else level - 0.2
+        x0, x1 = int(max(0, x - 2.2 * r)), int(min(iw, x + 2.2 * r + 1))
+        y0, y1 = int(max(0, y - 2.2 * r)), int(min(ih, y + r + 1))
+        win = mask[y0:y1, x0:x1]
+        disc_area = np.pi * r * r
+        warm_frac = float(max(0.0, win.sum() - disc_area) / max(win.size - disc_area, 1.0))
+        hand = (level, np.log(r / max(iw, ih)), inside - ring, inside - above, np.sqrt(var), warm_frac,
+                inside - level, y / ih)
+        return np.concatenate([hand, (self._patch(img, x, y, r) - inside).ravel(), [1.0]])
+
+    @staticmethod
+    def _patch(img, x, y, r):
+        """PATCH x PATCH resampling of the window around a disc (edge pixels repeat beyond the frame)."""
         ih, iw = img.shape
-        aspect = bh / float(bw)
-        fill = area / float(bw * bh)  # ellipse fills pi/4 of its box
-        ellipse_fit = 1.0 - min(1.0, abs(fill - np.pi / 4) / 0.35)
-        aspect_fit = float(np.exp(-0.5 * ((np.log(aspect) - np.log(1.25)) / 0.3) ** 2))
-        # Contrast: mean inside vs a ring around the box.
-        pad = max(2, int(0.3 * max(bw, bh)))
-        x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(iw, x + bw + pad), min(ih, y + bh + pad)
-        roi = img[y0:y1, x0:x1]
-        inside = labels[y0:y1, x0:x1] == i
-        outside = ~inside
-        if outside.sum() < 4:
-            contrast = 0.0
-        else:
-            contrast = float(roi[inside].mean() - roi[outside].mean())
-        contrast_fit = float(np.clip(contrast / 0.3, 0.0, 1.0))
-        frame_frac = (bw * bh) / float(iw * ih)
-        size_fit = 1.0 if frame_frac < 0.5 else max(0.0, 1.0 - (frame_frac - 0.5) / 0.4)
-        score = (0.35 * ellipse_fit + 0.35 * aspect_fit + 0.3 * contrast_fit) * size_fit
-        cx, cy = x + bw / 2.0, y + bh / 2.0
-        hw, hh = bw * p.box_scale_w / 2.0, bh * p.box_scale_h / 2.0
-        cy += p.box_shift_y * bh
-        box = np.array([cx - hw, cy - hh, cx + hw, cy + hh], np.float64)
-        return Detection(box=box, score=float(score))
+        h = max(1, int(round(PATCH_SPAN * r)))
+        xi, yi = int(round(x)), int(round(y))
+        x0, x1, y0, y1 = xi - h, xi + h + 1, yi - h, yi + h + 1
+        roi = img[max(0, y0):min(ih, y1), max(0, x0):min(iw, x1)]
+        if x0 < 0 or y0 < 0 or x1 > iw or y1 > ih:
+            roi = cv2.copyMakeBorder(roi, max(0, -y0), max(0, y1 - ih), max(0, -x0), max(0, x1 - iw),
+                                     cv2.BORDER_REPLICATE)
+        return cv2.resize(roi, (PATCH, PATCH), interpolation=cv2.INTER_AREA)
+
+    def score(self, feats: np.ndarray):
+        """(scores (K,), box deltas (K, 4)); without a fitted scorer: contrast only, no box refinement."""
+        sc = self._scorer
+        if not sc:
+            i, j = FEATURE_NAMES.index("contrast_ring"), FEATURE_NAMES.index("contrast_above")
+            return 1.0 / (1.0 + np.exp(-8.0 * (feats[:, i] + feats[:, j] - 0.2))), np.zeros((len(feats), 4))
+        z = (feats - sc["mean"]) / sc["std"]
+        hidden = np.maximum(z @ sc["w1"] + sc["b1"], 0.0)
+        out = hidden @ sc["w2"] + sc["b2"]  # (K, 5): face logit, box deltas (dx, dy, log w, log h)
+        return 1.0 / (1.0 + np.exp(-out[:, 0])), out[:, 1:]
+
+    def raw_boxes(self, discs: np.ndarray, s: float) -> np.ndarray:
+        p = self.p
+        x, y, r = discs[:, 0], discs[:, 1], discs[:, 2]
+        hw, hh = r * p.box_w, r * p.box_h
+        cy = y + p.box_dy * r
+        # +0.5: working-pixel centres to continuous coordinates, then back to the full frame.
+        return np.stack([x + 0.5 - hw, cy + 0.5 - hh, x + 0.5 + hw, cy + 0.5 + hh], 1) / s
+
+    def finish(self, feats: np.ndarray, boxes: np.ndarray, max_faces: int) -> List[Detection]:
+        """Score candidates, refine their boxes, NMS."""
+        if len(feats) == 0:
+            return []
+        scores, deltas = self.score(feats)
+        keep = scores >= self.p.min_score
+        boxes, deltas, scores = boxes[keep], deltas[keep], scores[keep]
+        w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        cx = (boxes[:, 0] + boxes[:, 2]) / 2 + deltas[:, 0] * w
+        cy = (boxes[:, 1] + boxes[:, 3]) / 2 + deltas[:, 1] * h
+        w = w * np.exp(np.clip(deltas[:, 2], -1.0, 1.0))
+        h = h * np.exp(np.clip(deltas[:, 3], -1.0, 1.0))
+        refined = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+        dets = [Detection(box=b, score=float(c)) for b, c in zip(refined, scores)]
+        return nms(dets, self.p.nms_iou)[:max_faces]
+
+    def detect(self, frame01: np.ndarray, max_faces: int = 3) -> List[Detection]:
+        img, s = self.prepare(frame01)
+        feats, discs = self.candidates(img, s)
+        if len(feats) == 0:
+            return []
+        return self.finish(feats, self.raw_boxes(discs, s), max_faces)
 
 
-def make_detector(name: str, min_face_px: int = 12) -> FaceDetector:
+def load_scorer(path: Path = DETECTOR_PARAMS_PATH) -> dict:
+    """The fitted scorer/box regressor; an empty dict (contrast-only scoring) if the file is absent."""
+    if not Path(path).is_file():
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def make_detector(name: str, min_face_px: int = 8) -> FaceDetector:
     if name == "thermal_blob":
         return ThermalBlobDetector(BlobDetectorParams(min_face_px=min_face_px))
     raise ValueError(f"unknown detector {name!r}; available: thermal_blob")

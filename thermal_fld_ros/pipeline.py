@@ -38,8 +38,8 @@ class Pipeline:
         self.cfg.validate()
         self.frame_cfg = self.cfg.frame_config()
         self._norm_cfg = self.frame_cfg.normalise_config()
-        self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads,
-                                   allow_untrained=self.cfg.allow_untrained)
+        # Never publish from an untrained network: models not marked trained are refused here.
+        self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads)
         self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px)
         self.scheme = get_scheme(self.meta.scheme)
         self.startup_warnings: List[str] = list(self.model.warnings)

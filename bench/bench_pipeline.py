@@ -1,0 +1,104 @@
+"""Runtime speed: student latency per face in onnxruntime, full pipeline frames/s, peak RSS (medians).
+
+    .venv/bin/python bench/bench_pipeline.py [--model M | --test-model] [--frames 300]
+
+Frames are synthetic radiometric frames (test/synthetic_frames.py) with 1 or 3 moving faces at 320x256
+and 640x512. ``--test-model`` benchmarks the fixed-output ONNX model from test/model_factory.py instead of
+the bundled student (the output says so): it measures the pipeline around the model, not the student.
+Target on the 2-core dev machine: >= 100 frames/s with one face at 320x256.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "test"))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from synthetic_frames import thermal_frame  # noqa: E402
+
+from thermal_fld_ros.config import PipelineConfig  # noqa: E402
+from thermal_fld_ros.frames import from_array  # noqa: E402
+from thermal_fld_ros.landmark_model import LandmarkModel  # noqa: E402
+from thermal_fld_ros.pipeline import Pipeline  # noqa: E402
+
+
+def model_latency(path: Path, threads: int, runs: int) -> float:
+    model = LandmarkModel(path, ["CPUExecutionProvider"], intra_op_threads=threads)
+    w, h = model.input_size
+    crop = np.random.default_rng(0).random((1, h, w), dtype=np.float32)
+    for _ in range(10):
+        model.predict(crop)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        model.predict(crop)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def moving_faces(width: int, height: int, n_faces: int, n_frames: int):
+    s = width / 320.0
+    base = [(160 * s, 110 * s, 26 * s, 0.0), (70 * s, 120 * s, 20 * s, 0.0), (255 * s, 115 * s, 22 * s, 0.0)]
+    frames = []
+    for i in range(n_frames):
+        dx = 6 * s * np.sin(i / 10.0)
+        faces = [(x + dx, y, r, 5 * np.sin(i / 15.0)) for x, y, r, _ in base[:n_faces]]
+        frames.append(thermal_frame(width, height, faces, seed=i))
+    return frames
+
+
+def pipeline_rate(path: Path, width: int, height: int, n_faces: int, n_frames: int):
+    pipe = Pipeline(PipelineConfig(model_path=str(path), max_faces=max(3, n_faces)))
+    frames = [from_array(f, "32FC1") for f in moving_faces(width, height, n_faces, 30)]
+    times, found = [], []
+    for i in range(n_frames + 10):
+        t0 = time.perf_counter()
+        r = pipe.process(frames[i % len(frames)], i / 60.0)
+        dt = (time.perf_counter() - t0) * 1e3
+        if i >= 10:
+            times.append(dt)
+            found.append(len(r.faces))
+    med = statistics.median(times)
+    return med, 1000.0 / med, 1000.0 * len(times) / sum(times), statistics.median(found)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, help="landmark model (default: the bundled student)")
+    ap.add_argument("--test-model", action="store_true", help="use test/model_factory.py's fixed-output model")
+    ap.add_argument("--frames", type=int, default=300)
+    args = ap.parse_args(argv)
+    if args.test_model:
+        from model_factory import make_fixed_landmark_model
+
+        path = make_fixed_landmark_model(Path(tempfile.mkdtemp()) / "fixed.onnx")
+        print(f"MODEL: test/model_factory.py fixed-output model {path} (NOT the student: pipeline overhead only)")
+    else:
+        path = args.model or PipelineConfig().resolved_model_path()
+        print(f"MODEL: {path}")
+    print(f"machine: {os.cpu_count()} CPUs; medians over {args.frames} runs/frames")
+    for threads in (1, 2):
+        print(f"student latency, 1 face, intra_op_threads={threads}: {model_latency(path, threads, args.frames):.3f} ms")
+    for (w, h) in ((320, 256), (640, 512)):
+        for n in (1, 3):
+            med, fps_med, fps_mean, found = pipeline_rate(path, w, h, n, args.frames)
+            print(f"pipeline {w}x{h}, {n} face(s): median {med:.2f} ms/frame = {fps_med:.0f} frames/s "
+                  f"(mean rate {fps_mean:.0f} frames/s, median faces found {found:.0f})")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(f"peak RSS: {rss_mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
