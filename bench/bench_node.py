@@ -35,7 +35,7 @@ import rclpy  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from geometry_msgs.msg import PolygonStamped  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.qos import QoSProfile, qos_profile_sensor_data  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +106,9 @@ def main() -> int:
     ap.add_argument("--faces", type=int, default=1)
     ap.add_argument("--encoding", default="32FC1", choices=["32FC1", "mono16", "mono8"])
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads of the node")
+    ap.add_argument("--reliable", action="store_true",
+                    help="reliable QoS on both sides (frames over ~0.5 MB, e.g. 640x512 32FC1, are mostly lost "
+                         "best-effort with Fast DDS defaults: UDP fragments overflow the socket buffer)")
     a = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_node_"))
@@ -114,7 +117,8 @@ def main() -> int:
     cmd = [exe] if exe else [sys.executable, "-m", "thermal_fld_ros.ros.landmark_node"]
     ns = f"/bench_{os.getpid()}"
     cmd += ["--ros-args", "-r", f"__ns:={ns}", "-p", f"model_path:={model}", "-p", f"intra_op_threads:={a.threads}",
-            "-p", "diagnostics_period_s:=0.5", "-p", f"max_faces:={max(1, a.faces)}", "--log-level", "warn"]
+            "-p", "diagnostics_period_s:=0.5", "-p", f"max_faces:={max(1, a.faces)}",
+            "-p", f"qos_reliability:={'reliable' if a.reliable else 'best_effort'}", "--log-level", "warn"]
     node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     rclpy.init()
@@ -137,7 +141,8 @@ def main() -> int:
 
     bench.create_subscription(PolygonStamped, f"{ns}/landmarks", on_landmarks, QoSProfile(depth=50))
     bench.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
-    pub = bench.create_publisher(Image, f"{ns}/image", qos_profile_sensor_data)
+    pub = bench.create_publisher(Image, f"{ns}/image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+                                 if a.reliable else qos_profile_sensor_data)
     spin = threading.Thread(target=ex.spin, daemon=True)
     spin.start()
     try:
@@ -181,11 +186,12 @@ def main() -> int:
     lats = np.array([lat_ms[s] for s in sent_stamps[a.warmup:] if s in lat_ms])
     print(f"thermal_fld_node over Fast DDS (localhost): model = {model_kind}")
     print(f"  frames: {a.frames} sent at {a.rate:g} Hz, {a.width}x{a.height} {a.encoding}, {a.faces} face(s), "
-          f"onnxruntime threads {a.threads}")
+          f"onnxruntime threads {a.threads}, {'reliable' if a.reliable else 'best-effort'} QoS")
     print(f"  node: received {diag.get('received', '?')}, processed {diag.get('processed', '?')}, "
           f"dropped stale {diag.get('dropped_stale', '?')}, out of order {diag.get('dropped_out_of_order', '?')}, "
           f"bad {diag.get('bad_frames', '?')}; node's own p50/p95 {diag.get('latency_p50_ms', '?')}/"
-          f"{diag.get('latency_p95_ms', '?')} ms")
+          f"{diag.get('latency_p95_ms', '?')} ms (p50 parts: transport {diag.get('transport_p50_ms', '?')}, "
+          f"wait {diag.get('wait_p50_ms', '?')}, processing {diag.get('process_p50_ms', '?')} ms)")
     print(f"  results here: {len(arrivals)} landmark messages, {sum(arrivals)} with a face")
     if lats.size:
         print(f"  latency image -> landmarks (after {a.warmup} warm-up frames, n={lats.size}): "

@@ -31,6 +31,8 @@ class NodeStats:
         self._done: Deque[float] = deque(maxlen=window)  # publish times (monotonic)
         self._latency_ms: Deque[float] = deque(maxlen=window)
         self._proc_ms: Deque[float] = deque(maxlen=window)
+        self._transport_ms: Deque[float] = deque(maxlen=window)  # header stamp -> subscription callback
+        self._wait_ms: Deque[float] = deque(maxlen=window)  # callback -> worker picks the frame up
 
     def on_receive(self) -> None:
         with self._lock:
@@ -50,13 +52,16 @@ class NodeStats:
             self.bad[reason] += 1
             self.last_bad_reason = reason
 
-    def on_processed(self, latency_ms: float, process_ms: float, faces: int) -> None:
+    def on_processed(self, latency_ms: float, process_ms: float, faces: int,
+                     transport_ms: float = float("nan"), wait_ms: float = float("nan")) -> None:
         with self._lock:
             self.processed += 1
             self.last_faces = faces
             self._done.append(time.monotonic())
             self._latency_ms.append(latency_ms)
             self._proc_ms.append(process_ms)
+            self._transport_ms.append(transport_ms)
+            self._wait_ms.append(wait_ms)
 
     @staticmethod
     def _rate(times: Deque[float], now: float, horizon: float = 5.0) -> float:
@@ -78,9 +83,17 @@ class NodeStats:
                 "latency_p50_ms": float(np.median(lat)) if lat.size else float("nan"),
                 "latency_p95_ms": float(np.percentile(lat, 95)) if lat.size else float("nan"),
                 "process_p50_ms": float(np.median(proc)) if proc.size else float("nan"),
+                "transport_p50_ms": _nanmedian(self._transport_ms),
+                "wait_p50_ms": _nanmedian(self._wait_ms),
             }
             self.bad_by_reason = dict(self.bad)
         return snap
+
+
+def _nanmedian(values) -> float:
+    a = np.asarray(values, np.float64)
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else float("nan")
 
 
 def diagnostic_array(stamp, name: str, hardware_id: str, snap: Dict[str, float],

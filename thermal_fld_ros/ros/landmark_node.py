@@ -78,6 +78,7 @@ class ThermalFldNode(Node):
         self._lock = threading.Condition()
         self._pending: Optional[Image] = None
         self._pending_rx = 0.0
+        self._pending_wall = 0.0
         self._pending_K = None
         self._K: Optional[np.ndarray] = None
         self._last_stamp: Optional[float] = None
@@ -121,7 +122,7 @@ class ThermalFldNode(Node):
         with self._lock:
             if self._pending is not None:
                 self.stats.on_drop_stale()  # the worker is busy: the older frame is never processed
-            self._pending, self._pending_rx = msg, time.monotonic()
+            self._pending, self._pending_rx, self._pending_wall = msg, time.monotonic(), time.time()
             self._lock.notify()
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
@@ -140,12 +141,12 @@ class ThermalFldNode(Node):
                     self._lock.wait(0.5)
                 if self._stop:
                     return
-                msg, rx, self._pending = self._pending, self._pending_rx, None
+                msg, rx, wall, self._pending = self._pending, self._pending_rx, self._pending_wall, None
                 intr, self._pending_K = self._pending_K, None
             if intr is not None:
                 self._set_intrinsics(*intr)
             try:
-                self._process(msg, rx)
+                self._process(msg, rx, wall)
             except Exception as exc:  # noqa: BLE001 - a frame must never kill the node
                 self.stats.on_bad("internal")
                 self._log("internal", f"frame skipped after an internal error: {type(exc).__name__}: {exc}")
@@ -189,7 +190,7 @@ class ThermalFldNode(Node):
         self._last_stamp = stamp
         return stamp
 
-    def _process(self, msg: Image, rx: float) -> None:
+    def _process(self, msg: Image, rx: float, wall_rx: float) -> None:
         t0 = time.monotonic()
         try:
             arr = image_to_array(msg, self.pipeline.frame_cfg.max_pixels)
@@ -218,7 +219,10 @@ class ThermalFldNode(Node):
         latency = (now_ros - _stamp_s(msg.header.stamp)) * 1e3 if _stamp_s(msg.header.stamp) > 0 else float("nan")
         if not (0.0 <= latency < 60e3):  # another clock (sim time, a remote camera): use the receive time
             latency = (time.monotonic() - rx) * 1e3
-        self.stats.on_processed(latency, (time.monotonic() - t0) * 1e3, len(result.faces))
+        stamp_s = _stamp_s(msg.header.stamp)
+        transport = (wall_rx - stamp_s) * 1e3 if stamp_s > 0 else float("nan")
+        self.stats.on_processed(latency, (time.monotonic() - t0) * 1e3, len(result.faces),
+                                transport if 0.0 <= transport < 60e3 else float("nan"), (t0 - rx) * 1e3)
 
     def _publish(self, msg: Image, frame, result) -> None:
         header = msg.header
