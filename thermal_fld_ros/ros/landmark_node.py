@@ -39,6 +39,7 @@ from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array 
 from thermal_fld_ros.ros.parameters import declare, landmark_node_params  # noqa: E402
 
 NODE_NAME = "thermal_fld_node"
+LARGE_FRAME_BYTES = 512 * 1024  # Fast DDS default shared-memory segment: larger best-effort samples get lost
 STAMP_JUMP_RESET_S = 2.0  # a stamp this far back is a new stream (bag loop, player restart): reset tracks
 
 
@@ -88,6 +89,8 @@ class ThermalFldNode(Node):
         reliability = str(self.p["qos_reliability"]).lower()
         if reliability not in ("best_effort", "reliable"):
             raise ValueError(f"qos_reliability must be best_effort or reliable, got {reliability!r}")
+        self._best_effort = reliability == "best_effort"
+        self._warned_large = False
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(self.p["qos_depth"]),
                          durability=DurabilityPolicy.VOLATILE,
                          reliability=ReliabilityPolicy.RELIABLE if reliability == "reliable"
@@ -119,6 +122,13 @@ class ThermalFldNode(Node):
 
     def _on_image(self, msg: Image) -> None:
         self.stats.on_receive()
+        if self._best_effort and not self._warned_large and len(msg.data) > LARGE_FRAME_BYTES:
+            self._warned_large = True
+            self.get_logger().warning(
+                f"{len(msg.data) // 1024} KB frames over best-effort QoS: Fast DDS drops most samples above "
+                f"~512 KB on one host (ros2/rmw_fastrtps#739). If input_rate_hz in /diagnostics is far below "
+                f"the camera rate, set qos_reliability: reliable (and a reliable publisher), or enlarge the "
+                f"Fast DDS shared-memory segment in an XML profile.")
         with self._lock:
             if self._pending is not None:
                 self.stats.on_drop_stale()  # the worker is busy: the older frame is never processed
