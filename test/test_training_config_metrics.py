@@ -1,0 +1,88 @@
+"""Config validation errors, metrics against hand-computed values, model sizes of the default recipe."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training_helpers import REPO  # noqa: E402
+
+from training.config import ConfigError, config_from_dict, load_config  # noqa: E402
+from training.metrics import angle_mae, auc, failure_rate, nme_per_sample, summarise  # noqa: E402
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"thermal_teacher": {"lamda_fi": 1.0}}, "thermal_teacher.lamda_fi: unknown key"),
+    ({"seed": "zero"}, "seed: expected an integer"),
+    ({"ablation": {"fi": 1}}, "ablation.fi: expected true/false"),
+    ({"data": {"train": [{"loader": "synth", "rooot": "x"}]}}, "data.train[0].rooot: unknown key"),
+    ({"data": {"input_size": [90, 96]}}, "data.input_size"),
+    ({"data": {"scheme": "nope"}}, "data.scheme: unknown scheme"),
+    ({"models": {"default_student": "huge"}}, "models.default_student"),
+    ({"data": {"augment_options": {"rotation": 3}}}, "data.augment_options"),
+    ({"student": {"epochs": 0}}, "student: epochs >= 1"),
+    ({"export": {"opset": 13}}, "export.opset"),
+])
+def test_bad_configs_name_the_key(doc, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        config_from_dict(doc)
+
+
+def test_bad_yaml_file(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("seed: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_shipped_configs_load_and_hash_ignores_output_dir():
+    for name in ("smoke.yaml", "default.yaml"):
+        cfg = load_config(REPO / "training" / "configs" / name)
+        assert cfg.models.default_student in cfg.models.students
+    a = config_from_dict({"out_dir": "runs/a"})
+    b = config_from_dict({"out_dir": "runs/b"})
+    c = config_from_dict({"ablation": {"fi": False}})
+    assert a.recipe_hash() == b.recipe_hash() != c.recipe_hash()
+
+
+def test_nme_fr_auc_hand_computed():
+    gt = np.array([[[0.0, 0.0], [10.0, 0.0], [5.0, 5.0]]] * 2)  # inter-ocular (0, 1) = 10 px
+    pred = gt.copy()
+    pred[0, 2] += [0.0, 3.0]  # sample 0: errors 0, 0, 3 px -> NME 0.1
+    pred[1] += [0.4, 0.3]  # sample 1: every point 0.5 px off -> NME 0.05
+    mask = np.ones((2, 3), bool)
+    nme = nme_per_sample(pred, gt, mask, (0, 1))
+    np.testing.assert_allclose(nme, [0.1, 0.05])
+    assert failure_rate(nme, 0.10) == 0.0  # 0.1 is not > 0.1
+    assert failure_rate(np.array([0.2, 0.05]), 0.10) == 0.5
+    # AUC@0.1 = mean(max(0.1 - e, 0)) / 0.1 = (0 + 0.05) / 2 / 0.1
+    assert auc(nme, 0.10) == pytest.approx(0.25)
+    mask[0, 2] = False  # the 3 px point no longer counts
+    assert nme_per_sample(pred, gt, mask, (0, 1))[0] == pytest.approx(0.0)
+    s = summarise(pred, gt, mask, (0, 1))
+    assert s["count"] == 2 and len(s["per_landmark_nme"]) == 3
+    assert s["per_landmark_nme"][2] == pytest.approx(0.05)  # only sample 1 counts for point 2
+
+
+def test_angle_mae_wraps_around():
+    pred = np.array([[179.0, 0.0, 10.0], [np.nan, 0.0, 0.0]])
+    true = np.array([[-179.0, 5.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(angle_mae(pred, true), [2.0, 5.0, 10.0])
+
+
+def test_default_recipe_model_sizes():
+    from training.models import count_flops, count_params
+    from training.runs import Run
+
+    run = Run(load_config(REPO / "training" / "configs" / "default.yaml"))
+    sizes = {}
+    for role, size in [("thermal_teacher", None)] + [("student", s) for s in run.cfg.models.students]:
+        model = run.new_model(role, size)
+        sizes[size or role] = (count_params(model), count_flops(model, tuple(run.cfg.data.input_size), 1))
+    teacher = sizes.pop("thermal_teacher")
+    assert 1.5e6 <= teacher[0] <= 4e6  # the brief's CPU-trainable teacher
+    assert sizes[run.cfg.models.default_student][0] <= 1.5e6
+    ordered = sorted(sizes.values())
+    assert all(a[1] < b[1] for a, b in zip(ordered, ordered[1:]))  # a real size series
+    assert max(s[1] for s in sizes.values()) < teacher[1]
