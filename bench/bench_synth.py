@@ -34,6 +34,18 @@ def throughput(count: int, workers: int, repeats: int, size: int) -> float:
     return statistics.median(rates)
 
 
+def cpu_ms_per_sample(count: int, size: int) -> float:
+    """Median process CPU time of one render (load-independent: what an idle core would take)."""
+    opts = SynthOptions(size=size)
+    render_sample(0, 1, opts)
+    times = []
+    for i in range(count):
+        t0 = time.process_time()
+        render_sample(i, 1, opts)
+        times.append(time.process_time() - t0)
+    return statistics.median(times) * 1000.0
+
+
 def pose_mae(n: int, max_yaw: float) -> np.ndarray:
     mean = IBUG70.mean_face_3d()
     errs = []
@@ -65,6 +77,9 @@ def main() -> None:
     rate = throughput(a.count, a.workers, a.repeats, a.size)
     print(f"synth crops {a.size}x{a.size}: median {rate:.0f} samples/min "
           f"({a.count} samples x {a.repeats} repeats, workers={a.workers or 'all cores'})")
+    cpu = cpu_ms_per_sample(min(a.count, 100), a.size)
+    print(f"render CPU time: median {cpu:.1f} ms/sample (one process) -> about {60000.0 / cpu:.0f} "
+          f"samples/min per idle core, before image writing")
     if a.pose:
         for max_yaw in (45.0, 90.0):
             e = pose_mae(a.pose, max_yaw)

@@ -316,7 +316,7 @@ def _jaw_angles(p: FaceParams) -> Tuple[np.ndarray, np.ndarray]:
     return theta, phi
 
 
-def solve_directions(xy: np.ndarray, p: FaceParams, iters: int = 10) -> Tuple[np.ndarray, np.ndarray]:
+def solve_directions(xy: np.ndarray, p: FaceParams, iters: int = 6) -> Tuple[np.ndarray, np.ndarray]:
     """(theta, phi) on the front of the skull whose frontal base point is ``xy`` (scaled metres)."""
     c = _centre(p)
     rough = np.maximum(p.head_front * p.scale, 1e-3)
@@ -341,7 +341,7 @@ def solve_theta_on_row(x: np.ndarray, phi: float, p: FaceParams, theta0: np.ndar
     theta = np.asarray(theta0, np.float64).copy()
     ph = np.full_like(theta, phi)
     eps = 1e-5
-    for _ in range(8):
+    for _ in range(5):
         f = base_points(theta, ph, p)[:, 0] - x
         df = (base_points(theta + eps, ph, p)[:, 0] - base_points(theta - eps, ph, p)[:, 0]) / (2 * eps)
         theta = theta - np.clip(f / np.where(np.abs(df) < 1e-9, 1e-9, df), -0.2, 0.2)
