@@ -53,11 +53,6 @@ def mean_face_template(yaw_deg: float = 0.0, distance_m: float = 0.6) -> np.ndar
     return _normalised(np.stack([x / z, pts[:, 1] / z], 1)).astype(np.float32)
 
 
-def expected_landmarks(template: np.ndarray, centre, side: float) -> np.ndarray:
-    """Where the node must put the template's points for a face box of max side ``side`` at ``centre``."""
-    return (template - CROP / 2.0) * (side / (2 * R)) + np.asarray(centre, np.float64)
-
-
 def face_temperature(w: int = 320, h: int = 256, centre=(160.0, 128.0), size=(60.0, 76.0),
                      seed: int = 0) -> np.ndarray:
     """°C frame: 22 °C noisy background, a 34 °C elliptical face (may be cut by the border)."""
