@@ -39,7 +39,7 @@ class PipelineConfig:
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
     detection_interval: int = _f(10, "run the detector every N frames; between, follow faces from landmarks",
                                  (1, 1000))
-    detection_threshold: float = _f(0.35, "minimum detector score for a new face", (0.0, 1.0))
+    detection_threshold: float = _f(0.5, "minimum detector score for a new face", (0.0, 1.0))
     min_face_px: int = _f(12, "smallest face side (pixels) the detector reports", (4, 4096))
     landmark_threshold: float = _f(0.25, "minimum mean landmark confidence to report a face", (0.0, 1.0))
     redetect_threshold: float = _f(0.4, "run the detector on the next frame when a face's mean landmark "

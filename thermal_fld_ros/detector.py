@@ -210,6 +210,8 @@ class ThermalBlobDetector:
 
     def detect(self, frame01: np.ndarray, max_faces: int = 3) -> List[Detection]:
         img, s = self.prepare(frame01)
+        if float(img.max()) - float(img.min()) < 0.05:  # no thermal contrast: nothing can stand out
+            return []
         feats, discs = self.candidates(img, s)
         if len(feats) == 0:
             return []

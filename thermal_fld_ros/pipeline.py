@@ -18,7 +18,7 @@ from .detector import make_detector
 from .frames import FrameError, ThermalFrame, from_array
 from .landmark_model import LandmarkModel, ModelError
 from .model_meta import LandmarkModelMeta
-from .normalise import normalise
+from .normalise import KIND_TEMPERATURE, normalise, percentile_window
 from .pose import approximate_intrinsics, estimate_pose
 from .schemes import get_scheme
 from .smoothing import OneEuroFilter
@@ -26,6 +26,7 @@ from .tracker import Track, TrackSet
 from .types import Face, FrameResult
 
 log = logging.getLogger(__name__)
+SKIN_MAX_C = 38.0  # warmest facial skin: caps the detector's window on radiometric frames
 
 __all__ = ["Pipeline", "ModelError", "FrameError"]
 
@@ -123,7 +124,8 @@ class Pipeline:
         new_tracks: List[Track] = []
         if (not self.tracks.tracks or self._redetect
                 or self._frame_index - self._last_detection >= cfg.detection_interval):
-            dets = [d for d in self.detector.detect(frame01, cfg.max_faces) if d.score >= cfg.detection_threshold]
+            det_frame = self._detector_frame(data, frame.kind, frame01)
+            dets = [d for d in self.detector.detect(det_frame, cfg.max_faces) if d.score >= cfg.detection_threshold]
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self._last_detection = self._frame_index
             self._redetect = False
@@ -169,6 +171,21 @@ class Pipeline:
         return result
 
     # ------------------------------------------------------------------ internals
+    def _detector_frame(self, data: np.ndarray, kind: str, frame01: np.ndarray) -> np.ndarray:
+        """The detector's view: a robust percentile window, as on the AGC frames it was fitted on.
+
+        For temperatures the window's top is capped at 38 °C (skin never exceeds it), so a hot lamp or
+        radiator does not squash the faces into the middle of the range.
+        """
+        if kind != KIND_TEMPERATURE:
+            return frame01
+        lo, hi = percentile_window(data, self._norm_cfg.percentiles, self._norm_cfg.percentile_subsample)
+        hi = max(min(hi, SKIN_MAX_C), lo + 2.0)
+        out = (data - np.float32(lo)) * np.float32(1.0 / (hi - lo))
+        np.clip(out, 0.0, 1.0, out=out)
+        out[~np.isfinite(out)] = 0.0
+        return out
+
     def _run_landmarks(self, frame01: np.ndarray, tracks: List[Track], refine: List[Track]) -> None:
         size = self.model.input_size
         scale = self.meta.crop_scale

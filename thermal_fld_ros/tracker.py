@@ -61,6 +61,11 @@ class Track:
         self.angle_deg = angle
 
 
+def _centre_inside(inner: np.ndarray, outer: np.ndarray) -> bool:
+    cx, cy = (inner[0] + inner[2]) / 2.0, (inner[1] + inner[3]) / 2.0
+    return bool(outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3])
+
+
 class TrackSet:
     """Tracks and their id counter; matches detections to tracks by box IoU."""
 
@@ -78,8 +83,8 @@ class TrackSet:
         for d in dets:
             if len(self.tracks) >= max_faces:
                 break
-            if any(box_iou(d.box, t.box) >= iou_threshold for t in self.tracks):
-                continue
+            if any(box_iou(d.box, t.box) >= iou_threshold or _centre_inside(d.box, t.box) for t in self.tracks):
+                continue  # the same face as an existing track
             t = Track(track_id=self._next_id, box=np.asarray(d.box, np.float64), score=d.score)
             self._next_id += 1
             self.tracks.append(t)
