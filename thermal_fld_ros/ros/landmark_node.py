@@ -95,7 +95,8 @@ class ThermalFldNode(Node):
                          durability=DurabilityPolicy.VOLATILE,
                          reliability=ReliabilityPolicy.RELIABLE if reliability == "reliable"
                          else ReliabilityPolicy.BEST_EFFORT)
-        self.create_subscription(Image, "image", self._on_image, qos)
+        sub = self.create_subscription(Image, "image", self._on_image, qos)
+        self.image_topic = sub.topic_name  # resolved (namespace, remaps)
         if self.p["use_camera_info"]:
             self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
         self.pub_landmarks = self.create_publisher(PolygonStamped, "landmarks", 10)
@@ -110,7 +111,7 @@ class ThermalFldNode(Node):
         self._worker = threading.Thread(target=self._work, name="thermal_fld_worker", daemon=True)
         self._worker.start()
         self.get_logger().info(f"model {self.model_desc} on {self.providers}; subscribed to "
-                               f"{self.resolve_topic_name('image')} ({reliability}, depth {self.p['qos_depth']})")
+                               f"{self.image_topic} ({reliability}, depth {self.p['qos_depth']})")
 
     # ------------------------------------------------------------------ callbacks
     def _refuse_runtime_changes(self, params) -> SetParametersResult:
@@ -208,7 +209,7 @@ class ThermalFldNode(Node):
         except FrameError as exc:
             reason = classify(str(exc))
             self.stats.on_bad(reason)
-            self._log(reason, f"bad image on {self.resolve_topic_name('image')}: {exc}")
+            self._log(reason, f"bad image on {self.image_topic}: {exc}")
             return
         stamp = self._check_stamp(msg, rx)
         if stamp is None:
@@ -271,7 +272,7 @@ class ThermalFldNode(Node):
         bad_now = int(snap["bad_frames"])
         recent_bad, self._bad_reported = bad_now - self._bad_reported, bad_now
         extra = [("model", self.model_desc), ("providers", self.providers),
-                 ("image_topic", self.resolve_topic_name("image")),
+                 ("image_topic", self.image_topic),
                  ("intrinsics", "camera_info" if self._K is not None else "approximated"),
                  ("bad_frames_since_last_report", str(recent_bad))]
         name = f"{self.get_fully_qualified_name()}: thermal facial landmarks"
