@@ -42,7 +42,7 @@ def test_synthetic_faces_found_at_their_place(faces):
     assert len(found) == len(faces), [(d.box.round(), d.score) for d in found]
     for cx, cy, hw, _ in faces:
         d = min(found, key=lambda d: np.hypot(*(centre(d.box) - (cx, cy))))
-        assert np.hypot(*(centre(d.box) - (cx, cy))) < 0.5 * hw
+        assert np.hypot(*(centre(d.box) - (cx, cy))) < 0.6 * hw  # hair covers the top of the ellipse
         w, h = d.box[2] - d.box[0], d.box[3] - d.box[1]
         assert 1.0 * hw < w < 3.0 * hw and 1.0 * hw < h < 4.0 * hw
 
@@ -95,5 +95,5 @@ def test_real_lepton_frames_floor():
     res = ev.evaluate(items, ev.detect_all(items, make_detector(cfg.detector, cfg.min_face_px), cfg, 8))
     p, r = ev.at_threshold(res, cfg.detection_threshold)
     assert res["n_gt"] == 412
-    assert res["ap50"] >= 0.74, res["ap50"]  # measured 0.788
-    assert p >= 0.65 and r >= 0.74, (p, r)  # measured 0.700 / 0.789 at the default threshold 0.5
+    assert res["ap50"] >= 0.74, res["ap50"]  # measured 0.782
+    assert p >= 0.67 and r >= 0.74, (p, r)  # measured 0.715 / 0.784 at the default threshold 0.5

@@ -42,10 +42,18 @@ def box_iou(a, b) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def nms(dets: List[Detection], iou: float) -> List[Detection]:
+def _inter_over_min(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(ix * iy / small) if small > 0 else 0.0
+
+
+def nms(dets: List[Detection], iou: float, contained: float = 0.6) -> List[Detection]:
+    """Greedy NMS; also drops a box mostly inside a better one (a face's lower half seen as a second blob)."""
     out: List[Detection] = []
     for d in sorted(dets, key=lambda d: -d.score):
-        if all(box_iou(d.box, o.box) < iou for o in out):
+        if all(box_iou(d.box, o.box) < iou and _inter_over_min(d.box, o.box) < contained for o in out):
             out.append(d)
     return out
 
