@@ -88,6 +88,21 @@ def test_export_parity_and_runtime_loads_the_model(smoke_run):
     assert np.abs(pts_rt - pts_torch).max() < 1e-3
 
 
+def test_runtime_pipeline_runs_the_exported_model_on_a_radiometric_frame(smoke_run):
+    import cv2
+
+    from thermal_fld_ros.config import PipelineConfig
+    from thermal_fld_ros.pipeline import Pipeline
+
+    run, synth, _ = smoke_run
+    pipe = Pipeline(PipelineConfig(model_path=str(run / "export" / "thermal_fld_student_base.onnx")))
+    assert pipe.meta.model_name == "thermal_fld_student_base" and pipe.meta.input_size == (64, 64)
+    frame = cv2.imread(str(sorted((synth / "test" / "thermal").glob("*.png"))[0]), cv2.IMREAD_UNCHANGED)
+    assert frame.dtype == np.uint16
+    result = pipe.process_array(frame, "16UC1", 0.0)
+    assert result.width == frame.shape[1] and result.height == frame.shape[0]
+
+
 def test_eval_writes_metrics_and_plots(smoke_run):
     run, _, _ = smoke_run
     doc = json.loads((run / "eval" / "metrics.json").read_text())

@@ -121,6 +121,7 @@ class ExportConfig:
     parity_atol: float = 1e-3  # max |onnxruntime - torch| allowed on the logits
     students: List[str] = field(default_factory=list)  # empty: all student sizes
     install_to: Optional[str] = None  # copy the default student's ONNX + sidecar here (e.g. thermal_fld_ros/models)
+    install_name: str = "student.onnx"  # file name there (the runtime's default model is models/student.onnx)
 
 
 @dataclass

@@ -161,11 +161,11 @@ def to_int8(src: Path, dst: Path, calibration: np.ndarray) -> Path:
     return dst
 
 
-def install(path: Path, dest_dir: Path) -> Path:
-    """Copy an exported model and its sidecar into ``dest_dir`` (e.g. thermal_fld_ros/models)."""
+def install(path: Path, dest_dir: Path, name: str = "student.onnx") -> Path:
+    """Copy an exported model and its sidecar into ``dest_dir`` as ``name`` (the runtime's bundled model)."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    target = dest_dir / Path(path).name
+    target = dest_dir / name
     shutil.copyfile(path, target)
     shutil.copyfile(sidecar_path(path), sidecar_path(target))
     return target

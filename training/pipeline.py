@@ -181,7 +181,7 @@ def stage_export(run: Run, ctx: DistContext, resume: bool = False) -> Dict[str, 
     (out_dir / "export.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     if cfg.export.install_to:
         target = E.install(out_dir / f"thermal_fld_student_{cfg.models.default_student}.onnx",
-                           Path(cfg.export.install_to))
+                           Path(cfg.export.install_to), cfg.export.install_name)
         print(f"[export] installed {target}", flush=True)
     return report
 
