@@ -116,7 +116,7 @@ def head_mesh(p: FaceParams, origin: np.ndarray) -> Mesh:
         n += len(e)
     # neck: an elliptic cylinder under the head
     ang = np.linspace(0, 2 * np.pi, 20, endpoint=False)
-    ys = np.linspace(0.05, 0.30, 5) * k
+    ys = np.linspace(0.05, 0.21, 4) * k
     yy, aa = np.meshgrid(ys, ang, indexing="ij")
     neck = np.stack([0.056 * k * np.cos(aa), yy, p.centre_z * k + 0.012 * k + 0.052 * k * np.sin(aa)], -1)
     neck = neck.reshape(-1, 3)

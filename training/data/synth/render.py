@@ -220,8 +220,8 @@ def _shade(heads: List[Head], r, g, k: np.ndarray, width: int, height: int, ambi
 def _torso(heads: List[Head], k: np.ndarray, bg_t: np.ndarray, bg_rgb: np.ndarray, rng, ambient: float) -> None:
     """Shoulders under each head, drawn into the background layers (heads are drawn over them)."""
     for h in heads:
-        c = np.array([0.0, 0.27, 0.10]) * h.params.scale
-        pc = c @ h.rot.T * np.array([1, 1, 1]) + h.trans
+        # the body does not turn with the head: below the head in the camera's axes
+        pc = np.array([0.0, 0.22, 0.10]) * h.params.scale + h.trans
         if pc[2] <= 0.1:
             continue
         u, v = project(pc[None], k)[0]
