@@ -203,7 +203,7 @@ def test_deterministic_parallel_equals_serial_and_loader_reads_back(tmp_path):
         assert np.abs(temp - s.temperature).max() < 0.0051  # 0.01 K counts
         assert np.array_equal(read_image(rec.image_path), s.thermal_counts)
         rgb = read_image(rec.rgb_path)
-        assert rgb.shape == s.rgb.shape and np.abs(rgb.astype(int) - s.rgb).mean() < 4  # JPEG
+        assert rgb.shape == s.rgb.shape and np.abs(rgb.astype(int) - s.rgb).mean() < 6  # JPEG q93 of a noisy image
 
 
 def test_scenes_mode_frames_with_several_faces():
