@@ -35,7 +35,7 @@ class ThermalSubject:
 def sample_subject(rng: np.random.Generator, ambient: float) -> ThermalSubject:
     cold = max(0.0, 24.0 - ambient)
     return ThermalSubject(
-        skin=float(34.1 + 0.07 * (ambient - 23.0) + rng.normal(0, 0.35)),
+        skin=float(34.4 + 0.07 * (ambient - 23.0) + rng.normal(0, 0.35)),
         canthus=float(rng.uniform(1.6, 2.3)),
         nose_cool=float(rng.uniform(0.8, 2.8) + 0.18 * cold),
         cheek_cool=float(rng.uniform(0.4, 1.4) + 0.05 * cold),
