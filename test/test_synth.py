@@ -222,6 +222,25 @@ def test_scenes_mode_frames_with_several_faces():
     assert max(counts) >= 2
 
 
-def test_bad_mode_is_a_clear_error():
+def test_bad_input_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown synth mode"):
         render_sample(0, 0, SynthOptions(mode="video"))
+    with pytest.raises(ValueError, match="glasses_prob"):
+        SynthOptions(glasses_prob=1.5)
+    with pytest.raises(FileNotFoundError, match="annotations.json"):
+        load_synth_split(tmp_path, "train")
+    split = tmp_path / "train"
+    split.mkdir()
+    (split / "annotations.json").write_text(json.dumps({"format": "other/1"}))
+    with pytest.raises(ValueError, match="format"):
+        load_synth_split(tmp_path, "train")
+    doc = {"format": "thermal_fld.synth/1", "scheme": "ibug70",
+           "thermal_decoding": {"type": "counts", "scale": 0.01, "offset": -273.15},
+           "samples": [{"id": "0", "thermal": "thermal/0.png", "rgb": "rgb/0.jpg", "camera_matrix": np.eye(3).tolist(),
+                        "ambient_c": 20.0, "width": 8, "height": 8,
+                        "faces": [{"landmarks": [[1.0, 2.0]] * 69, "visible": [1] * 69, "box": [0, 0, 1, 1],
+                                   "pose": {"R": np.eye(3).tolist(), "t": [0, 0, 1], "yaw": 0, "pitch": 0,
+                                            "roll": 0}}]}]}
+    (split / "annotations.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="bad landmarks"):
+        load_synth_split(tmp_path, "train")

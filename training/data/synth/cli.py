@@ -82,7 +82,10 @@ def _main(args: argparse.Namespace) -> int:
         print(f"wrote {MEAN_FACE_PATH} ({len(pts)} points, outer-eye distance "
               f"{np.linalg.norm(pts[36] - pts[45]) * 1000:.1f} mm)")
         return 0
-    opts = options_from_args(args)
+    try:
+        opts = options_from_args(args)
+    except ValueError as exc:
+        raise SystemExit(f"synth: {exc}") from None
     if args.preview:
         from training.data.synth.preview import preview_grid
 

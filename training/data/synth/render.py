@@ -52,6 +52,25 @@ class SynthOptions:
     max_roll: float = 30.0
     agc8: bool = False  # also write an 8-bit AGC thermal image
 
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mode not in ("crops", "scenes"):
+            problems.append(f"unknown synth mode {self.mode!r} (crops | scenes)")
+        if not 16 <= int(self.size) <= 2048:
+            problems.append(f"size {self.size} outside 16..2048")
+        if self.max_faces < 0:
+            problems.append("max_faces must be >= 0")
+        for name in ("glasses_prob", "out_of_frame_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} must be in [0, 1]")
+        for name, top in (("max_yaw", 90.0), ("max_pitch", 60.0), ("max_roll", 60.0)):
+            if not 0.0 <= getattr(self, name) <= top:
+                problems.append(f"{name} must be in [0, {top:g}] degrees")
+        if not 1.0 <= self.crop_scale <= 4.0:
+            problems.append("crop_scale must be in [1, 4]")
+        if problems:
+            raise ValueError("SynthOptions: " + "; ".join(problems))
+
     def to_dict(self) -> Dict:
         return asdict(self)
 
