@@ -244,3 +244,23 @@ def test_bad_input_is_a_clear_error(tmp_path):
     (split / "annotations.json").write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="bad landmarks"):
         load_synth_split(tmp_path, "train")
+
+
+def test_open_mouth_between_inner_lip_landmarks():
+    """Jaw opening: the cavity (dark in RGB, warm in thermal) lies between the inner-lip landmarks."""
+    found = 0
+    for i in range(60):
+        s = render_sample(i, 31, PLAIN, ypr=(0.0, 0.0, 0.0))
+        if s.heads[0].params.jaw_open < 0.6:
+            continue
+        lm = np.asarray(s.annotation["faces"][0]["landmarks"])
+        assert lm[66, 1] - lm[62, 1] > 5  # the lower inner lip moved down with the jaw
+        grey = cv2.cvtColor(s.rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+        t = _celsius(s)
+        mid, upper, lower = (lm[62] + lm[66]) / 2, (lm[51] + lm[62]) / 2, (lm[57] + lm[66]) / 2
+        assert _value(grey, mid) < min(_value(grey, upper), _value(grey, lower)) - 2
+        assert _value(t, mid) > max(_value(t, upper), _value(t, lower)) + 0.3
+        found += 1
+        if found == 2:
+            break
+    assert found == 2
