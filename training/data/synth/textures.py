@@ -43,42 +43,30 @@ def face_texture(p: FaceParams) -> FaceTexture:
     """Draw the region masks of this identity (unscaled template coordinates)."""
     xy = _landmark_xy(p)
     w, h = int(round((X1 - X0) / RES)), int(round((Y1 - Y0) / RES))
-    maps = np.zeros((h, w, 8), np.float32)
-    layer = np.zeros((h, w), np.uint8)
-
-    def poly(ch: int, idx, value: int = 255) -> None:
-        layer[:] = 0
-        cv2.fillPoly(layer, [_px(xy[list(idx)])], value, cv2.LINE_AA, 4)
-        maps[:, :, ch] = np.maximum(maps[:, :, ch], layer / 255.0)
-
-    poly(LIPS, range(48, 60))
-    layer[:] = 0
-    cv2.fillPoly(layer, [_px(xy[list(range(60, 68))])], 255, cv2.LINE_AA, 4)
-    maps[:, :, MOUTH] = layer / 255.0
-    maps[:, :, LIPS] *= 1.0 - maps[:, :, MOUTH]
-    poly(SCLERA, range(36, 42))
-    poly(SCLERA, range(42, 48))
+    ch = np.zeros((8, h, w), np.uint8)  # drawn as 8-bit (OpenCV anti-aliasing), converted once
+    aa = cv2.LINE_AA
+    cv2.fillPoly(ch[LIPS], [_px(xy[48:60])], 255, aa, 4)
+    cv2.fillPoly(ch[MOUTH], [_px(xy[60:68])], 255, aa, 4)
+    cv2.fillPoly(ch[SCLERA], [_px(xy[36:42])], 255, aa, 4)
+    cv2.fillPoly(ch[SCLERA], [_px(xy[42:48])], 255, aa, 4)
     for pupil in (68, 69):
         c = _px(xy[pupil:pupil + 1])[0]
-        layer[:] = 0
-        cv2.circle(layer, (int(c[0]), int(c[1])), int(0.0058 / RES * 16), 255, -1, cv2.LINE_AA, 4)
-        maps[:, :, IRIS] = np.maximum(maps[:, :, IRIS], layer / 255.0)
-        layer[:] = 0
-        cv2.circle(layer, (int(c[0]), int(c[1])), int(0.0022 / RES * 16), 255, -1, cv2.LINE_AA, 4)
-        maps[:, :, PUPIL] = np.maximum(maps[:, :, PUPIL], layer / 255.0)
-    maps[:, :, IRIS] *= maps[:, :, SCLERA]  # lids cover the iris
-    maps[:, :, PUPIL] *= maps[:, :, SCLERA]
-    layer[:] = 0
+        centre = (int(c[0]), int(c[1]))
+        cv2.circle(ch[IRIS], centre, int(0.0058 / RES * 16), 255, -1, aa, 4)
+        cv2.circle(ch[PUPIL], centre, int(0.0022 / RES * 16), 255, -1, aa, 4)
     thick = int(0.0045 / RES)
-    for idx in (range(17, 22), range(22, 27)):
-        cv2.polylines(layer, [_px(xy[list(idx)])], False, 255, thick, cv2.LINE_AA, 4)
-    maps[:, :, BROWS] = cv2.GaussianBlur(layer, (0, 0), 2.0) / 255.0
-    layer[:] = 0
+    for idx in (slice(17, 22), slice(22, 27)):
+        cv2.polylines(ch[BROWS], [_px(xy[idx])], False, 255, thick, aa, 4)
+    ch[BROWS] = cv2.GaussianBlur(ch[BROWS], (0, 0), 2.0)
+    axes = (int(0.0032 / RES * 16), int(0.0016 / RES * 16))
     for i in (32, 34):
         c = _px(xy[i:i + 1] + np.array([[0.0, -0.0025]]))[0]
-        axes = (int(0.0032 / RES * 16), int(0.0016 / RES * 16))
-        cv2.ellipse(layer, (int(c[0]), int(c[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA, 4)
-    maps[:, :, NOSTRILS] = cv2.GaussianBlur(layer, (0, 0), 1.5) / 255.0
+        cv2.ellipse(ch[NOSTRILS], (int(c[0]), int(c[1])), axes, 0, 0, 360, 255, -1, aa, 4)
+    ch[NOSTRILS] = cv2.GaussianBlur(ch[NOSTRILS], (0, 0), 1.5)
+    maps = np.ascontiguousarray(ch.transpose(1, 2, 0)).astype(np.float32) * np.float32(1.0 / 255.0)
+    maps[:, :, LIPS] *= 1.0 - maps[:, :, MOUTH]
+    maps[:, :, IRIS] *= maps[:, :, SCLERA]  # lids cover the iris
+    maps[:, :, PUPIL] *= maps[:, :, SCLERA]
     sig = 0.0035
     half = int(4 * sig / RES)
     for i in (39, 42):
