@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Protocol, Tuple
+from typing import List, Protocol, Tuple  # noqa: F401
 
 import cv2
 import numpy as np
@@ -49,7 +49,7 @@ def _inter_over_min(a, b) -> float:
     return float(ix * iy / small) if small > 0 else 0.0
 
 
-def nms(dets: List[Detection], iou: float, contained: float = 0.6) -> List[Detection]:
+def nms(dets: List[Detection], iou: float, contained: float = 0.5) -> List[Detection]:
     """Greedy NMS; also drops a box mostly inside a better one (a face's lower half seen as a second blob)."""
     out: List[Detection] = []
     for d in sorted(dets, key=lambda d: -d.score):
@@ -108,10 +108,9 @@ class ThermalBlobDetector:
         p = self.p
         min_r = max(p.min_radius_work, 0.5 * p.min_face_px * s / p.box_w)
         kernel = np.ones((3, 3), np.uint8)
-        ih, iw = img.shape
-        integ = cv2.integral(img)
-        integ2 = cv2.integral(img * img)
-        feats, discs = [], []
+        integ = cv2.integral(img, sdepth=cv2.CV_64F)
+        integ2 = cv2.integral(img * img, sdepth=cv2.CV_64F)
+        discs, integms = [], []
         for level in p.levels:
             mask = (img >= level).astype(np.uint8)
             if not mask.any():
@@ -122,51 +121,73 @@ class ThermalBlobDetector:
             if len(xs) == 0:
                 continue
             rs = dt[ys, xs]
-            order = np.argsort(-rs)
-            kept: List[Tuple[float, float, float]] = []
-            for k in order:  # one disc per round blob: drop peaks inside a larger kept disc
-                x, y, r = float(xs[k]), float(ys[k]), float(rs[k])
-                if any((x - a) ** 2 + (y - b) ** 2 < (max(r, c)) ** 2 for a, b, c in kept):
-                    continue
-                kept.append((x, y, r))
-            for x, y, r in kept:
-                feats.append(self._features(img, integ, integ2, mask, level, x, y, r, iw, ih))
-                discs.append((x, y, r))
-        if not feats:
+            order = np.argsort(-rs)  # (the fitted scorer was made with this tie order)
+            xs, ys, rs = xs[order].astype(np.float64), ys[order].astype(np.float64), rs[order].astype(np.float64)
+            # One disc per round blob: in order of decreasing radius, keep a peak and drop every later
+            # peak inside its disc.
+            alive = np.ones(len(xs), bool)
+            keep = np.zeros(len(xs), bool)
+            k = 0
+            while k < len(xs):
+                keep[k] = True
+                rest = slice(k + 1, None)
+                alive[rest] &= (xs[rest] - xs[k]) ** 2 + (ys[rest] - ys[k]) ** 2 >= rs[k] ** 2
+                nxt = np.flatnonzero(alive[rest])
+                k = k + 1 + int(nxt[0]) if len(nxt) else len(xs)
+            integms.append(cv2.integral(mask, sdepth=cv2.CV_64F))
+            discs.append(np.stack([xs[keep], ys[keep], rs[keep], np.full(int(keep.sum()), level),
+                                   np.full(int(keep.sum()), len(integms) - 1)], 1))
+        if not discs:
             return np.zeros((0, len(FEATURE_NAMES))), np.zeros((0, 3))
-        return np.asarray(feats, np.float64), np.asarray(discs, np.float64)
+        d = np.concatenate(discs)
+        feats = self._features(img, integ, integ2, np.stack(integms), d[:, 3], d[:, 4].astype(np.intp),
+                               d[:, 0], d[:, 1], d[:, 2])
+        return feats, d[:, :3]
 
     @staticmethod
-    def _box_mean(integ, integ2, x0, y0, x1, y1, iw, ih):
-        x0, y0 = int(max(0, min(iw, round(x0)))), int(max(0, min(ih, round(y0))))
-        x1, y1 = int(max(0, min(iw, round(x1)))), int(max(0, min(ih, round(y1))))
+    def _box_sums(integ, x0, y0, x1, y1):
+        """Sums over [x0, x1) x [y0, y1) (arrays, clamped to the image) and the pixel counts."""
+        ih, iw = integ.shape[0] - 1, integ.shape[1] - 1
+        x0 = np.clip(np.rint(x0), 0, iw).astype(np.intp)
+        x1 = np.clip(np.rint(x1), 0, iw).astype(np.intp)
+        y0 = np.clip(np.rint(y0), 0, ih).astype(np.intp)
+        y1 = np.clip(np.rint(y1), 0, ih).astype(np.intp)
         n = (x1 - x0) * (y1 - y0)
-        if n <= 0:
-            return np.nan, np.nan
-        sm = integ[y1, x1] - integ[y0, x1] - integ[y1, x0] + integ[y0, x0]
-        sq = integ2[y1, x1] - integ2[y0, x1] - integ2[y1, x0] + integ2[y0, x0]
-        mean = sm / n
-        return float(mean), float(max(sq / n - mean * mean, 0.0))
+        return integ[y1, x1] - integ[y0, x1] - integ[y1, x0] + integ[y0, x0], n
 
-    def _features(self, img, integ, integ2, mask, level, x, y, r, iw, ih):
+    def _box_mean(self, integ, x0, y0, x1, y1):
+        sm, n = self._box_sums(integ, x0, y0, x1, y1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, sm / np.maximum(n, 1), np.nan), n
+
+    def _features(self, img, integ, integ2, integms, level, li, x, y, r):
+        """Features (rows in FEATURE_NAMES order) of discs (x, y, r) found at ``level`` (mask integral li)."""
+        ih, iw = img.shape
         bm = self._box_mean
         a = 0.7 * r  # inner square of the disc
-        inside, var = bm(integ, integ2, x - a, y - a, x + a + 1, y + a + 1, iw, ih)
+        inside, n_in = bm(integ, x - a, y - a, x + a + 1, y + a + 1)
+        sq, _ = bm(integ2, x - a, y - a, x + a + 1, y + a + 1)
+        var = np.maximum(sq - inside * inside, 0.0)
         # Ring: the band 1.2r..2.2r around the disc, left, right and above (below is neck/body).
-        left, _ = bm(integ, integ2, x - 2.2 * r, y - r, x - 1.2 * r, y + r, iw, ih)
-        right, _ = bm(integ, integ2, x + 1.2 * r + 1, y - r, x + 2.2 * r + 1, y + r, iw, ih)
-        above, _ = bm(integ, integ2, x - r, y - 2.6 * r, x + r + 1, y - 1.4 * r, iw, ih)
-        sides = [v for v in (left, right) if np.isfinite(v)]
-        ring = float(np.mean(sides)) if sides else level - 0.2
-        above = above if np.isfinite(above) else level - 0.2
-        x0, x1 = int(max(0, x - 2.2 * r)), int(min(iw, x + 2.2 * r + 1))
-        y0, y1 = int(max(0, y - 2.2 * r)), int(min(ih, y + r + 1))
-        win = mask[y0:y1, x0:x1]
+        left, _ = bm(integ, x - 2.2 * r, y - r, x - 1.2 * r, y + r)
+        right, _ = bm(integ, x + 1.2 * r + 1, y - r, x + 2.2 * r + 1, y + r)
+        above, _ = bm(integ, x - r, y - 2.6 * r, x + r + 1, y - 1.4 * r)
+        sides = np.stack([left, right], 1)
+        n_sides = np.isfinite(sides).sum(1)
+        ring = np.where(n_sides > 0, np.nansum(sides, 1) / np.maximum(n_sides, 1), level - 0.2)
+        above = np.where(np.isfinite(above), above, level - 0.2)
+        # Warm fraction of the window around the disc (beyond the disc itself).
+        x0, x1 = np.maximum(0, (x - 2.2 * r).astype(np.intp)), np.minimum(iw, (x + 2.2 * r + 1).astype(np.intp))
+        y0, y1 = np.maximum(0, (y - 2.2 * r).astype(np.intp)), np.minimum(ih, (y + r + 1).astype(np.intp))
+        warm = integms[li, y1, x1] - integms[li, y0, x1] - integms[li, y1, x0] + integms[li, y0, x0]
+        size = (x1 - x0) * (y1 - y0)
         disc_area = np.pi * r * r
-        warm_frac = float(max(0.0, win.sum() - disc_area) / max(win.size - disc_area, 1.0))
-        hand = (level, np.log(r / max(iw, ih)), inside - ring, inside - above, np.sqrt(var), warm_frac,
-                inside - level, y / ih)
-        return np.concatenate([hand, (self._patch(img, x, y, r) - inside).ravel(), [1.0]])
+        warm_frac = np.maximum(0.0, warm - disc_area) / np.maximum(size - disc_area, 1.0)
+        hand = np.stack([level, np.log(r / max(iw, ih)), inside - ring, inside - above,
+                         np.sqrt(var), warm_frac, inside - level, y / ih], 1)
+        patches = np.stack([self._patch(img, xi, yi, ri).ravel() for xi, yi, ri in zip(x, y, r)])
+        patches = patches - inside[:, None]
+        return np.concatenate([hand, patches, np.ones((len(r), 1))], 1)
 
     @staticmethod
     def _patch(img, x, y, r):

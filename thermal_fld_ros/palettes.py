@@ -4,7 +4,7 @@ Many thermal cameras (FLIR Lepton/PureThermal, phone add-ons) only publish a pal
 image. Each palette is a 1D curve through RGB space from cold to hot; inverting it means finding,
 for each pixel, the nearest point of that curve. The curves below are piecewise-linear through control
 colours read off real Lepton frames (grey, iron, hot/fire, rainbow, high-contrast rainbow).
-Nearest-point search is precomputed once per palette on a 6-bit RGB cube, so a frame costs one lookup.
+Nearest-point search is cached per palette on a 6-bit RGB cube (filled lazily), so a frame costs a lookup.
 """
 from __future__ import annotations
 
@@ -66,26 +66,42 @@ def render(intensity01: np.ndarray, name: str) -> np.ndarray:
     return np.rint(table[idx]).astype(np.uint8)
 
 
+class _NearestCube:
+    """Nearest palette index and distance for each cell of the 6-bit RGB cube, filled lazily.
+
+    Only the cells a stream actually shows are computed (a few thousand per frame at first, then
+    almost none), so the first palette frame costs milliseconds, not a full cube.
+    """
+
+    def __init__(self, name: str):
+        n = 1 << _CUBE_BITS
+        self.table = _table(name)
+        self.tsq = (self.table ** 2).sum(1)
+        self.idx = np.zeros(n ** 3, np.uint8)
+        self.dist = np.zeros(n ** 3, np.float32)
+        self.done = np.zeros(n ** 3, bool)
+
+    def lookup(self, cells: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        todo = np.unique(cells[~self.done[cells]])
+        if len(todo):
+            step = 256.0 / (1 << _CUBE_BITS)
+            rgb = np.stack([todo >> (2 * _CUBE_BITS), (todo >> _CUBE_BITS) & ((1 << _CUBE_BITS) - 1),
+                            todo & ((1 << _CUBE_BITS) - 1)], 1).astype(np.float32)
+            rgb = (rgb + 0.5) * np.float32(step)
+            for a in range(0, len(todo), 8192):
+                c = rgb[a:a + 8192]
+                d2 = (c ** 2).sum(1)[:, None] - 2.0 * c @ self.table.T + self.tsq[None, :]
+                k = d2.argmin(1)
+                sel = todo[a:a + 8192]
+                self.idx[sel] = k
+                self.dist[sel] = np.sqrt(np.maximum(d2[np.arange(len(k)), k], 0.0))
+            self.done[todo] = True
+        return self.idx[cells], self.dist[cells]
+
+
 @lru_cache(maxsize=32)
-def _cube(name: str) -> Tuple[np.ndarray, np.ndarray]:
-    """For every cell of the 6-bit RGB cube: nearest palette index (uint8) and its distance (float32)."""
-    n = 1 << _CUBE_BITS
-    step = 256.0 / n
-    centres = (np.arange(n, dtype=np.float32) + 0.5) * step
-    table = _table(name)
-    idx = np.empty(n ** 3, np.uint8)
-    dist = np.empty(n ** 3, np.float32)
-    g, b = np.meshgrid(centres, centres, indexing="ij")
-    gb = np.stack([g.ravel(), b.ravel()], 1)
-    tsq = (table ** 2).sum(1)
-    for r_i, r in enumerate(centres):
-        cells = np.concatenate([np.full((len(gb), 1), r, np.float32), gb], 1)
-        d2 = (cells ** 2).sum(1)[:, None] - 2.0 * cells @ table.T + tsq[None, :]
-        k = d2.argmin(1)
-        sl = slice(r_i * n * n, (r_i + 1) * n * n)
-        idx[sl] = k
-        dist[sl] = np.sqrt(np.maximum(d2[np.arange(len(k)), k], 0.0))
-    return idx, dist
+def _cube(name: str) -> _NearestCube:
+    return _NearestCube(name)
 
 
 def _cell_index(rgb: np.ndarray) -> np.ndarray:
@@ -106,7 +122,7 @@ def detect_palette(rgb: np.ndarray) -> str:
     for name in PALETTES:
         if name == "grey":
             continue
-        err = float(np.median(_cube(name)[1][cells]))
+        err = float(np.median(_cube(name).lookup(cells)[1]))
         if err < best_err:
             best, best_err = name, err
     return best
@@ -127,5 +143,5 @@ def palette_to_intensity(rgb: np.ndarray, palette: str = "auto") -> np.ndarray:
         return rgb.mean(2, dtype=np.float32)
     if name not in PALETTES:
         raise ValueError(f"unknown palette {palette!r}; known: {', '.join(palette_names())} or 'auto'")
-    idx, _ = _cube(name)
-    return idx[_cell_index(rgb)].astype(np.float32) * np.float32(255.0 / (LUT_SIZE - 1))
+    idx, _ = _cube(name).lookup(_cell_index(rgb))
+    return idx.astype(np.float32) * np.float32(255.0 / (LUT_SIZE - 1))
