@@ -88,3 +88,13 @@ def test_approximate_intrinsics():
     assert k[0, 2] == 80 and k[1, 2] == 60 and k[0, 0] == k[1, 1]
     # 57 degrees horizontal field of view (FLIR Lepton 3.x)
     assert np.degrees(2 * np.arctan(80 / k[0, 0])) == pytest.approx(57.0)
+
+
+def test_previous_pose_seeds_the_solver_to_the_same_answer():
+    pts = face_3d()
+    first = estimate_pose(project(pts, 20, 5, -5), pts, K)
+    nxt = project(pts, 24, 4, -3)
+    seeded = estimate_pose(nxt, pts, K, previous=first)
+    fresh = estimate_pose(nxt, pts, K)
+    np.testing.assert_allclose(seeded.yaw_pitch_roll_deg, fresh.yaw_pitch_roll_deg, atol=0.05)
+    np.testing.assert_allclose(seeded.yaw_pitch_roll_deg, (24, 4, -3), atol=0.5)

@@ -64,6 +64,7 @@ class Pipeline:
             raise ValueError(f"invalid camera matrix {k.tolist()}")
         self._K = k
         self._dist = None if dist is None or len(dist) == 0 else np.asarray(dist, np.float64).ravel()
+        self._last_pose = {}
 
     def reset(self) -> None:
         """Forget tracks and filters (a new stream, or a jump back in time)."""
@@ -72,6 +73,7 @@ class Pipeline:
         self._last_detection = -10 ** 9
         self._redetect = True
         self._last_stamp: Optional[float] = None
+        self._last_pose: dict = {}  # track id -> last HeadPose (seeds solvePnP)
 
     def process_array(self, array: np.ndarray, encoding: str, stamp_s: float) -> FrameResult:
         """Like :meth:`process` for a raw array; an unusable frame gives an empty result with a warning."""
@@ -236,5 +238,10 @@ class Pipeline:
                 self._warned_intrinsics = True
         else:
             K, dist = self._K, self._dist
+        poses = {}
         for f in faces:
-            f.pose = estimate_pose(f.landmarks, self._mean_face, K, dist, f.scores)
+            f.pose = estimate_pose(f.landmarks, self._mean_face, K, dist, f.scores,
+                                   previous=self._last_pose.get(f.track_id))
+            if f.pose is not None:
+                poses[f.track_id] = f.pose
+        self._last_pose = poses

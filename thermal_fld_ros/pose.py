@@ -56,8 +56,11 @@ def model_rotation(head_rotation: np.ndarray) -> np.ndarray:
 
 def estimate_pose(points_2d: np.ndarray, model_3d: np.ndarray, camera_matrix: np.ndarray,
                   dist_coeffs: Optional[np.ndarray] = None, scores: Optional[np.ndarray] = None,
-                  min_score: float = 0.2) -> Optional[HeadPose]:
-    """Head pose from (N, 2) image points and the (N, 3) mean face; None if too few usable points."""
+                  min_score: float = 0.2, previous: Optional[HeadPose] = None) -> Optional[HeadPose]:
+    """Head pose from (N, 2) image points and the (N, 3) mean face; None if too few usable points.
+
+    ``previous`` (the same track's last pose) seeds the iterative solver, skipping the EPnP start.
+    """
     pts = np.asarray(points_2d, np.float64)
     obj = np.asarray(model_3d, np.float64)
     ok = np.isfinite(pts).all(1) & np.isfinite(obj).all(1)
@@ -69,9 +72,13 @@ def estimate_pose(points_2d: np.ndarray, model_3d: np.ndarray, camera_matrix: np
     dist = np.zeros(5) if dist_coeffs is None else np.asarray(dist_coeffs, np.float64).ravel()
     k = np.asarray(camera_matrix, np.float64)
     try:
-        found, rvec, tvec = cv2.solvePnP(obj, pts, k, dist, flags=cv2.SOLVEPNP_EPNP)
-        if not found:
-            return None
+        if previous is not None and np.isfinite(previous.translation).all() and previous.translation[2] > 0:
+            rvec, _ = cv2.Rodrigues(model_rotation(previous.rotation))
+            tvec = np.asarray(previous.translation, np.float64).reshape(3, 1).copy()
+        else:
+            found, rvec, tvec = cv2.solvePnP(obj, pts, k, dist, flags=cv2.SOLVEPNP_EPNP)
+            if not found:
+                return None
         found, rvec, tvec = cv2.solvePnP(obj, pts, k, dist, rvec, tvec, useExtrinsicGuess=True,
                                          flags=cv2.SOLVEPNP_ITERATIVE)
     except cv2.error:
