@@ -10,6 +10,9 @@
 | all               | every stage above in order (generates the synthetic set first when absent)      |
 | synth             | paired synthetic generator (registered by ``training.data.synth``)              |
 
+Ablations without extra files: ``python -m training all --config training/configs/default.yaml
+--set ablation.ri=false --out runs/no_ri`` (``--set`` takes dotted keys and YAML values).
+
 Other packages add commands through a ``register(subparsers)`` function listed in ``_REGISTRARS``;
 each sets ``func`` on its parser, called with the parsed arguments.
 """
@@ -20,13 +23,19 @@ import importlib
 import sys
 
 STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
-_REGISTRARS = ("training.data.synth.cli",)
+_REGISTRARS = ("training.data.synth.cli", "training.ablation")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
+    from training.config import ConfigError, load_config
     from training.pipeline import run_command
 
-    return run_command(args.command, args.config, out=args.out, resume=args.resume)
+    try:
+        cfg = load_config(args.config, overrides=args.set)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    return run_command(args.command, args.config, out=args.out, resume=args.resume, cfg=cfg)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", required=True, help="YAML config (training/configs/*.yaml)")
         p.add_argument("--out", default=None, help="run directory (default: the config's out_dir)")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set ablation.fi=false (YAML value; repeatable)")
         p.set_defaults(func=_run_stage)
     for name in _REGISTRARS:
         try:
