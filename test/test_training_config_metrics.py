@@ -36,6 +36,19 @@ def test_bad_yaml_file(tmp_path):
         load_config(tmp_path / "missing.yaml")
 
 
+def test_cli_overrides_are_validated(tmp_path):
+    from training.config import apply_overrides
+
+    p = tmp_path / "c.yaml"
+    p.write_text("seed: 1\n")
+    cfg = load_config(p, overrides=["ablation.fi=false", "thermal_teacher.tau=3", "data.input_size=[64, 64]"])
+    assert cfg.ablation.fi is False and cfg.thermal_teacher.tau == 3.0 and cfg.data.input_size == [64, 64]
+    with pytest.raises(ConfigError, match="ablation.fii: unknown key"):
+        load_config(p, overrides=["ablation.fii=false"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        apply_overrides({}, ["ablation.fi"])
+
+
 def test_shipped_configs_load_and_hash_ignores_output_dir():
     for name in ("smoke.yaml", "default.yaml"):
         cfg = load_config(REPO / "training" / "configs" / name)

@@ -212,7 +212,28 @@ def config_from_dict(doc: Dict[str, Any]) -> TrainConfig:
     return cfg
 
 
-def load_config(path) -> TrainConfig:
+def apply_overrides(doc: Dict[str, Any], overrides) -> Dict[str, Any]:
+    """Apply ``["a.b=value", ...]`` (YAML values) to a config dict, before validation."""
+    for item in overrides or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: bad value: {exc}") from None
+        node = doc
+        parts = key.split(".")
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"--set {item!r}: {part} is not a section")
+            node = nxt
+        node[parts[-1]] = value
+    return doc
+
+
+def load_config(path, overrides=None) -> TrainConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -223,7 +244,7 @@ def load_config(path) -> TrainConfig:
     if doc is not None and not isinstance(doc, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     try:
-        cfg = config_from_dict(doc or {})
+        cfg = config_from_dict(apply_overrides(doc or {}, overrides))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     cfg.source_path = str(path)

@@ -155,8 +155,10 @@ def to_int8(src: Path, dst: Path, calibration: np.ndarray) -> Path:
         source = pre
     except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantise the original instead
         source = src
+    # Convolutions and the head's matrix products carry the compute; LayerNorm and softmax stay float.
     quantize_static(str(source), str(dst), _Reader(calibration), quant_format=QuantFormat.QDQ,
-                    per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+                    per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                    op_types_to_quantize=["Conv", "MatMul", "Gemm"])
     pre.unlink(missing_ok=True)
     return dst
 

@@ -275,6 +275,8 @@ ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "export", "eval")
 def run_command(command: str, config_path, out: Optional[str] = None, resume: bool = False,
                 cfg: Optional[TrainConfig] = None) -> int:
     cfg = cfg or load_config(config_path)
+    if cfg.device == "cpu" and torch.cuda.is_available():
+        print("device: cpu (config) although CUDA is available", flush=True)
     ctx = init_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
