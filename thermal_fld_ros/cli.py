@@ -121,7 +121,8 @@ def face_rows(index: int, name: str, stamp: float, result: FrameResult) -> List[
 
 
 def _csv_header(num_points: int) -> List[str]:
-    head = ["frame", "source", "stamp_s", "track_id", "score", "x0", "y0", "x1", "y1", "yaw_deg", "pitch_deg",
+    head = ["frame", "source", "stamp_s", "track_id", "score", "box_x0", "box_y0", "box_x1", "box_y1", "yaw_deg",
+            "pitch_deg",
             "roll_deg", "tx_m", "ty_m", "tz_m"]
     return head + [f"{a}{i}" for i in range(num_points) for a in ("x", "y")] + [f"s{i}" for i in range(num_points)]
 
@@ -196,6 +197,8 @@ def cmd_predict(args) -> int:
             frames_json.append({"frame": i, "source": name, "warnings": [f"bad frame: {exc}"], "faces": []})
             print(f"warning: {name}: {exc}", file=sys.stderr)
             continue
+        if args.independent:
+            pipe.reset()  # unrelated images: no tracking from one to the next
         result = pipe.process(frame, stamp)
         face_list = face_rows(i, name, stamp, result)
         n_faces += len(face_list)
@@ -253,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", choices=sorted(ENCODINGS), help="pixel meaning (default: from the file type)")
     p.add_argument("--fps", type=float, help="frame rate for stamps of images/.npy (default 30 or the video's)")
     p.add_argument("--show-progress", action="store_true", help="progress bar")
+    p.add_argument("--independent", action="store_true",
+                   help="images are unrelated (detect in each; no tracking between them)")
     common(p)
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("info", help="print the model's metadata")
