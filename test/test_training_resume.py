@@ -60,3 +60,49 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path):
     # resuming a finished stage is a no-op that returns its history
     _, again = _run(tmp_path / "b", resume=True)
     assert again == hist_res
+
+
+def test_cli_resume_after_sigkill_keeps_finished_epochs(tmp_path):
+    """A real ``kill -9`` during epoch 2 of ``python -m training rgb_teacher``; ``--resume`` finishes the run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from training_helpers import REPO, smoke_config, write_config
+
+    from training.data.synth.render import SynthOptions
+    from training.data.synth.writer import write_split
+
+    data = tmp_path / "synth"
+    for split, n, seed in (("train", 24, 0), ("val", 4, 1000), ("test", 4, 2000)):
+        write_split(data, split, n, seed=seed, opts=SynthOptions(size=64), workers=1, progress=False)
+    doc = smoke_config(data, tmp_path / "run", **{"rgb_teacher.epochs": 3, "rgb_teacher.steps_per_epoch": 15,
+                                                  "data.batch_size": 4, "data.val_limit": 4})
+    cfg = write_config(doc, tmp_path / "c.yaml")
+    cmd = [sys.executable, "-m", "training", "rgb_teacher", "--config", str(cfg)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    stage = tmp_path / "run" / "rgb_teacher"
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if (stage / "last.pt").is_file():  # epoch 1 is finished once its checkpoint exists
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done_before = int(torch.load(stage / "last.pt", weights_only=False)["epoch"])
+    assert 1 <= done_before < 3 and not (stage / "model.pt").is_file()
+    out = subprocess.run(cmd + ["--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=200)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"resuming after epoch {done_before}/3" in out.stdout
+    epochs = json.loads((stage / "epochs.json").read_text())
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert list(read_steps(stage / "steps.csv")["step"]) == list(range(45))
+    assert (stage / "model.pt").is_file()

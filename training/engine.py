@@ -86,6 +86,7 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         optimiser, lambda s: lr_factor(s, total, min(stage.warmup_steps, total // 4)))
     history: List[Dict] = []
     start_epoch, step = 0, 0
+    last_rows: List[Dict] = []
     last = out_dir / "last.pt"
     if resume and last.is_file():
         state = ckpt.load(last)
@@ -94,6 +95,7 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
         ckpt.set_rng_state(state["rng"][min(ctx.rank, len(state["rng"]) - 1)])
+        last_rows = state.get("rows", [])
         if ctx.is_main:
             print(f"[{name}] resuming after epoch {start_epoch}/{stage.epochs} (step {step})", flush=True)
     elif ctx.is_main:
@@ -105,8 +107,11 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         model = nn.parallel.DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None)
     log_path = out_dir / "steps.csv"
-    if ctx.is_main and resume:
+    if ctx.is_main and resume:  # logs = what the checkpoint knows (a kill may fall between the two writes)
         _truncate_log(log_path, step)
+        _append_log(log_path, [r for r in last_rows if r["step"] > _last_logged_step(log_path)])
+        if history:
+            (out_dir / "epochs.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
 
     for epoch in range(start_epoch, stage.epochs):
         objective.train()
@@ -140,14 +145,13 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
             objective.eval()
             record.update(validate(objective))
         history.append(record)
-        if ctx.is_main:
-            _append_log(log_path, rows)
-            (out_dir / "epochs.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
         rngs = _gather_rng(ctx)
-        if ctx.is_main:
+        if ctx.is_main:  # checkpoint first: the epoch counts as finished once it is saved
             ckpt.save_atomic({"epoch": epoch + 1, "step": step, "objective": objective.trainable_state(),
                               "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                              "history": history, "rng": rngs}, last)
+                              "history": history, "rows": rows, "rng": rngs}, last)
+            _append_log(log_path, rows)
+            (out_dir / "epochs.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
             print(f"[{name}] epoch {epoch + 1}/{stage.epochs} " + " ".join(
                 f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float)), flush=True)
         ctx.barrier()
@@ -179,6 +183,14 @@ def _append_log(path: Path, rows: List[Dict]) -> None:
             w.writeheader()
         for r in rows:
             w.writerow({k: r.get(k, "") for k in fields})
+
+
+def _last_logged_step(path: Path) -> int:
+    if not path.is_file():
+        return -1
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return int(rows[-1]["step"]) if rows else -1
 
 
 def _truncate_log(path: Path, step: int) -> None:
