@@ -26,7 +26,7 @@ class SourceConfig:
 
     loader: str = "synth"
     root: str = ""
-    split: str = "train"
+    split: Optional[str] = "train"  # null for layouts without splits
     options: Dict[str, Any] = field(default_factory=dict)  # loader-specific keyword arguments
     limit: int = 0  # use at most this many records (0: all)
 
@@ -106,6 +106,7 @@ class AblationConfig:
 @dataclass
 class EvalConfig:
     split: str = "test"  # which data section to evaluate: val or test
+    out_name: str = "eval"  # folder in the run for metrics + plots (e.g. eval_real for another test set)
     onnx: bool = True  # also evaluate the exported ONNX models through onnxruntime
     overlay_count: int = 16
     models: List[str] = field(default_factory=lambda: ["thermal_teacher", "students"])

@@ -195,7 +195,7 @@ def stage_eval(run: Run, ctx: DistContext, resume: bool = False) -> Dict[str, ob
         return {}
     cfg = run.cfg
     d = cfg.data
-    out = run.stage_dir("eval")
+    out = run.stage_dir(cfg.eval.out_name)
     out.mkdir(parents=True, exist_ok=True)
     es = build_eval_set(run.dataset(cfg.eval.split, train=False))
     codec = SimCCCodec(tuple(d.input_size), d.split_ratio)
@@ -219,6 +219,7 @@ def stage_eval(run: Run, ctx: DistContext, resume: bool = False) -> Dict[str, ob
     if (run.dir / "models.json").is_file():
         report["model_sizes"] = json.loads((run.dir / "models.json").read_text())
     (out / "metrics.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    run.write_config(out / "config.yaml")
     stage_dirs = {p.name: p for p in sorted(run.dir.iterdir()) if (p / "steps.csv").is_file()}
     plots.training_curves(stage_dirs, out / "training_curves.png")
     plots.ced_plot({k: nme_array(p, es, d.scheme) for k, (p, _) in preds.items()}, out / "ced.png")
@@ -283,8 +284,8 @@ def run_command(command: str, config_path, out: Optional[str] = None, resume: bo
     run = Run(cfg, out)
     t0 = time.time()
     try:
-        if ctx.is_main:
-            run.write_config()
+        if ctx.is_main and command in ("all", "rgb_teacher", "thermal_teacher", "student"):
+            run.write_config()  # eval/export may run with overrides: they keep their own copy
         if command == "all":
             if ctx.is_main:
                 ensure_synth(run)

@@ -30,11 +30,12 @@ class Run:
     def stage_dir(self, stage: str) -> Path:
         return self.dir / stage
 
-    def write_config(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def write_config(self, path: Optional[Path] = None) -> None:
+        path = Path(path) if path is not None else self.dir / "config.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
         doc = self.cfg.to_dict()
         doc.pop("source_path", None)
-        (self.dir / "config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
     # -- models ------------------------------------------------------------------------------------------
 
