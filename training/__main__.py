@@ -23,7 +23,7 @@ import importlib
 import sys
 
 STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
-_REGISTRARS = ("training.data.synth.cli", "training.ablation")
+_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
