@@ -7,36 +7,31 @@ a diagnostics counter; only a bad model or bad parameters stop the node (at star
 """
 from __future__ import annotations
 
-import os
 import sys
+import threading
+import time
+from typing import Dict, Optional
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # never multicast off this host
-os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
+import numpy as np
+import rclpy
+import rclpy.executors
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PolygonStamped, PoseStamped
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from visualization_msgs.msg import MarkerArray
 
-import threading  # noqa: E402
-import time  # noqa: E402
-from typing import Dict, Optional  # noqa: E402
-
-import numpy as np  # noqa: E402
-import rclpy  # noqa: E402
-import rclpy.executors  # noqa: E402
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from geometry_msgs.msg import PolygonStamped, PoseStamped  # noqa: E402
-from rcl_interfaces.msg import SetParametersResult  # noqa: E402
-from rclpy.node import Node  # noqa: E402
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
-from visualization_msgs.msg import MarkerArray  # noqa: E402
-
-from thermal_fld_ros.config import PipelineConfig  # noqa: E402
-from thermal_fld_ros.frames import FrameError, from_array  # noqa: E402
-from thermal_fld_ros.normalise import normalise  # noqa: E402
-from thermal_fld_ros.pipeline import Pipeline  # noqa: E402
-from thermal_fld_ros.pose import approximate_intrinsics  # noqa: E402
-from thermal_fld_ros.ros import face_messages, face_table  # noqa: E402
-from thermal_fld_ros.ros.diagnostics import NodeStats, diagnostic_array  # noqa: E402
-from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array  # noqa: E402
-from thermal_fld_ros.ros.parameters import declare, landmark_node_params  # noqa: E402
+from thermal_fld_ros.config import PipelineConfig
+from thermal_fld_ros.frames import FrameError, from_array
+from thermal_fld_ros.normalise import normalise
+from thermal_fld_ros.pipeline import Pipeline
+from thermal_fld_ros.pose import approximate_intrinsics
+from thermal_fld_ros.ros import face_messages, face_table
+from thermal_fld_ros.ros.diagnostics import NodeStats, diagnostic_array
+from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array
+from thermal_fld_ros.ros.parameters import declare, landmark_node_params
 
 NODE_NAME = "thermal_fld_node"
 LARGE_FRAME_BYTES = 512 * 1024  # Fast DDS default shared-memory segment: larger best-effort samples get lost

@@ -6,21 +6,17 @@ calibration YAML, else approximated from ``hfov_deg``) with the same header, at 
 """
 from __future__ import annotations
 
-import os
 import sys
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # never multicast off this host
-os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
 
-import numpy as np  # noqa: E402
-import rclpy  # noqa: E402
-from rclpy.node import Node  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
-
-from thermal_fld_ros.ros.frame_source import FrameSource, approximate_camera_matrix, load_calibration  # noqa: E402
-from thermal_fld_ros.ros.image_conversion import array_to_image  # noqa: E402
-from thermal_fld_ros.ros.parameters import PLAYER_PARAMS, declare  # noqa: E402
+from thermal_fld_ros.ros.frame_source import FrameSource, approximate_camera_matrix, load_calibration
+from thermal_fld_ros.ros.image_conversion import array_to_image
+from thermal_fld_ros.ros.parameters import PLAYER_PARAMS, declare
 
 
 def camera_info_msg(header, width: int, height: int, calib: dict | None, hfov_deg: float) -> CameraInfo:
