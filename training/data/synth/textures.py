@@ -26,12 +26,19 @@ class FaceTexture:
     def lookup(self, xy: np.ndarray) -> np.ndarray:
         """Bilinear lookup at frontal coordinates (..., 2) -> (..., 8); 0 outside."""
         shp = xy.shape[:-1]
-        u = ((xy[..., 0] / self.scale - X0) / RES).astype(np.float32).reshape(-1, 1)
-        v = ((xy[..., 1] / self.scale - Y0) / RES).astype(np.float32).reshape(-1, 1)
+        u = ((xy[..., 0] / self.scale - X0) / RES).astype(np.float32).ravel()
+        v = ((xy[..., 1] / self.scale - Y0) / RES).astype(np.float32).ravel()
+        n = u.size
+        # cv2.remap needs map sides < 32767: lay the lookups out as rows of at most 1024 (large scenes).
+        cols = min(max(n, 1), 1024)
+        rows = -(-max(n, 1) // cols)
+        pad = rows * cols - n
+        u = np.pad(u, (0, pad), constant_values=-1.0).reshape(rows, cols)
+        v = np.pad(v, (0, pad), constant_values=-1.0).reshape(rows, cols)
         out = []
         for c in range(0, self.maps.shape[2], 4):
             out.append(cv2.remap(self.maps[:, :, c:c + 4], u, v, cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(-1, 4))
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(-1, 4)[:n])
         return np.concatenate(out, 1).reshape(shp + (self.maps.shape[2],))
 
 
