@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from thermal_fld_ros.config import PipelineConfig  # noqa: E402
-from thermal_fld_ros.detector import box_iou, make_detector  # noqa: E402
+from thermal_fld_ros.detector import box_iou, load_scorer, make_detector  # noqa: E402
 from thermal_fld_ros.frames import from_array  # noqa: E402
 from thermal_fld_ros.normalise import normalise  # noqa: E402
 
@@ -127,6 +127,9 @@ def main(argv=None) -> int:
           f"precision {res['best_precision']:.3f}, recall {res['best_recall']:.3f}")
     print(f"default detection_threshold {cfg.detection_threshold}: precision {p:.3f}, recall {r:.3f}")
     print(f"mean time per frame (palette inversion + normalise + detect, 160x120): {ms:.2f} ms")
+    fitted = load_scorer().get("fitted_on")
+    if fitted:
+        print(f"NOTE: in-sample figures: the scorer was fitted on {fitted} (bench/fit_detector.py)")
     return 0
 
 
