@@ -279,3 +279,11 @@ def test_config_from_dict_errors():
     cfg = PipelineConfig.from_dict({"max_faces": 2, "providers": "CPUExecutionProvider", "smoothing_beta": 1})
     assert cfg.max_faces == 2 and cfg.providers == ["CPUExecutionProvider"] and cfg.smoothing_beta == 1.0
     assert cfg.frame_config().temperature_window_c == (20.0, 40.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3, 500), (500, 3), (7, 9), (1, 4000)])
+def test_tiny_and_odd_frames(model_path, shape):
+    pipe = make_pipeline(model_path)
+    a = (np.random.default_rng(0).random(shape) * 20 + 20).astype(np.float32)
+    r = pipe.process_array(a, "32FC1", 0.0)
+    assert r.faces == [] and r.warnings and (r.width, r.height) == (shape[1], shape[0])

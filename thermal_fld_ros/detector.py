@@ -108,6 +108,7 @@ class ThermalBlobDetector:
         p = self.p
         min_r = max(p.min_radius_work, 0.5 * p.min_face_px * s / p.box_w)
         kernel = np.ones((3, 3), np.uint8)
+        ih, iw = img.shape
         integ = cv2.integral(img, sdepth=cv2.CV_64F)
         integ2 = cv2.integral(img * img, sdepth=cv2.CV_64F)
         discs, integms = [], []
@@ -116,6 +117,9 @@ class ThermalBlobDetector:
             if not mask.any():
                 break
             dt = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+            # A mask with no background pixel at all gives huge distances: bound them by the diagonal
+            # (never reached otherwise).
+            np.minimum(dt, np.float32(np.hypot(ih, iw)), out=dt)
             peaks = (dt >= cv2.dilate(dt, kernel)) & (dt >= min_r)
             ys, xs = np.nonzero(peaks)
             if len(xs) == 0:

@@ -126,8 +126,14 @@ class Pipeline:
         new_tracks: List[Track] = []
         if (not self.tracks.tracks or self._redetect
                 or self._frame_index - self._last_detection >= cfg.detection_interval):
-            det_frame = self._detector_frame(data, frame.kind, frame01)
-            dets = [d for d in self.detector.detect(det_frame, cfg.max_faces) if d.score >= cfg.detection_threshold]
+            try:
+                det_frame = self._detector_frame(data, frame.kind, frame01)
+                dets = [d for d in self.detector.detect(det_frame, cfg.max_faces)
+                        if d.score >= cfg.detection_threshold]
+            except Exception as exc:  # a safety net: one odd frame must not stop a stream
+                log.exception("face detector failed")
+                result.warnings.append(f"face detector failed on this frame: {exc!r}")
+                dets = []
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self._last_detection = self._frame_index
             self._redetect = False
