@@ -47,6 +47,27 @@ def model_latency(path: Path, threads: int, runs: int) -> float:
     return statistics.median(times)
 
 
+def raw_latency(path: Path, threads: int, runs: int) -> float:
+    """ms per single-crop run of any ONNX with one [B, C, H, W] input (no metadata needed)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    shape = [1] + [d if isinstance(d, int) else 96 for d in inp.shape[1:]]
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    for _ in range(10):
+        sess.run(None, {inp.name: x})
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, {inp.name: x})
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
 def moving_faces(width: int, height: int, n_faces: int, n_frames: int):
     s = width / 320.0
     base = [(160 * s, 110 * s, 26 * s, 0.0), (70 * s, 120 * s, 20 * s, 0.0), (255 * s, 115 * s, 22 * s, 0.0)]
@@ -81,7 +102,14 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, help="landmark model (default: the bundled student)")
     ap.add_argument("--test-model", action="store_true", help="use test/model_factory.py's fixed-output model")
     ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--latency-only", type=Path, nargs="+", metavar="ONNX",
+                    help="only time these ONNX files (e.g. untrained student architectures, no metadata needed)")
     args = ap.parse_args(argv)
+    if args.latency_only:
+        for path in args.latency_only:
+            for threads in (1, 2):
+                print(f"{path.name}: 1 crop, intra_op_threads={threads}: {raw_latency(path, threads, args.frames):.3f} ms")
+        return 0
     if args.test_model:
         from model_factory import frontal_template, make_fixed_landmark_model
 
