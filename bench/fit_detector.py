@@ -112,6 +112,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mirror", type=int, default=0,
                     help="also fit on left-right mirrored frames (tried: CV AP 0.542 vs 0.541 without; default 0)")
     ap.add_argument("--max-faces", type=int, default=8)
+    ap.add_argument("--hidden", type=int, default=48)
+    ap.add_argument("--weight-decay", type=float, default=1e-3)
     args = ap.parse_args(argv)
     import torch
 
@@ -127,7 +129,8 @@ def main(argv=None) -> int:
     for g in sorted(set(groups)):
         tr = [r for r, gg in zip(recs, groups) if gg != g and len(r[0])]
         tr += [r for r, gg in zip(flips, groups) if gg != g and r is not None and len(r[0])]
-        params = fit(*(np.concatenate([r[i] for r in tr]) for i in (0, 2, 3)))
+        params = fit(*(np.concatenate([r[i] for r in tr]) for i in (0, 2, 3)), hidden=args.hidden,
+                     wd=args.weight_decay)
         fold = ThermalBlobDetector(base, scorer=params)
         for i, gg in enumerate(groups):
             if gg == g:
@@ -138,10 +141,15 @@ def main(argv=None) -> int:
           f"AP@0.5 {res['ap50']:.3f}, best F1 {res['best_f1']:.3f} at score >= {res['best_threshold']:.3f} "
           f"(precision {res['best_precision']:.3f}, recall {res['best_recall']:.3f})")
     allr = [r for r in recs + flips if r is not None and len(r[0])]
-    params = fit(*(np.concatenate([r[i] for r in allr]) for i in (0, 2, 3)))
+    params = fit(*(np.concatenate([r[i] for r in allr]) for i in (0, 2, 3)), hidden=args.hidden,
+                 wd=args.weight_decay)
     params["fitted_on"] = (f"{len(items)} frames (mirrored too: {bool(args.mirror)}) of the Chips Thermal Face "
                            f"subset ({args.data.name}); "
                            f"leave-one-participant-out AP@0.5 {res['ap50']:.3f}")
+    params["data_terms"] = ("Fitted on frames of the Chips Thermal Face Dataset, whose README restricts use to "
+                            "non-commercial research and education; these detector parameters are derived from it. "
+                            "Refit on data with other terms (bench/fit_detector.py --data DIR, YOLO boxes) for "
+                            "commercial use.")
     if not args.no_write:
         args.out.write_text(json.dumps(params))
         print(f"wrote {args.out}")
