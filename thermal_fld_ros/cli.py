@@ -26,6 +26,7 @@ from .frames import ENCODINGS
 from .landmark_model import LandmarkModel
 from .normalise import normalise
 from .types import FrameResult
+from .video import video_frames
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm", ".ppm"}
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".mpg", ".mpeg"}
@@ -84,19 +85,9 @@ def iter_source(source: Path) -> Tuple[str, int, Iterator[Tuple[str, np.ndarray]
             raise CliError(f"cannot open video {source}")
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 0
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-
-        def frames():
-            i = 0
-            try:
-                while True:
-                    ok, img = cap.read()
-                    if not ok:
-                        break
-                    yield f"frame_{i:06d}", img
-                    i += 1
-            finally:
-                cap.release()
-        return "video", n, frames(), (fps if fps > 0 else None)
+        cap.release()
+        frames = ((f"frame_{i:06d}", img) for i, img in enumerate(video_frames(source)))
+        return "video", n, frames, (fps if fps > 0 else None)
     raise CliError(f"unsupported source {source} (image, folder, video or .npy)")
 
 

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import yaml
 
+from thermal_fld_ros.video import video_frames
+
 IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm")
 
 
@@ -85,17 +87,8 @@ class FrameSource:
             for i in range(self.stack.shape[0]):
                 yield (*with_encoding(np.array(self.stack[i]), self.float_scale, self.float_offset), str(i))
         else:
-            cap = cv2.VideoCapture(str(self.path))
-            i = 0
-            try:
-                while True:
-                    ok, img = cap.read()
-                    if not ok:
-                        break
-                    yield (*with_encoding(img), str(i))
-                    i += 1
-            finally:
-                cap.release()
+            for i, img in enumerate(video_frames(self.path)):
+                yield (*with_encoding(img), str(i))
 
     def frames(self, loop: bool = False) -> Iterator[Tuple[np.ndarray, str, str]]:
         while True:
