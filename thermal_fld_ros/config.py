@@ -44,7 +44,7 @@ class PipelineConfig:
     landmark_threshold: float = _f(0.3, "minimum mean landmark confidence to report a face (calibrated on the "
                                    "bundled student: true faces score 0.29-0.46, false detections mostly below)",
                                    (0.0, 1.0))
-    redetect_threshold: float = _f(0.4, "run the detector on the next frame when a face's mean landmark "
+    redetect_threshold: float = _f(0.33, "run the detector on the next frame when a face's mean landmark "
                                         "confidence falls below this", (0.0, 1.0))
     track_iou_threshold: float = _f(0.3, "minimum box IoU to match a detection to an existing track", (0.0, 1.0))
     max_track_misses: int = _f(2, "frames a track survives below landmark_threshold before it is dropped",
