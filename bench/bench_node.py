@@ -41,24 +41,16 @@ from sensor_msgs.msg import Image  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "test"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from thermal_fld_ros.ros.image_conversion import array_to_image  # noqa: E402
 
 
 def synthetic_frames(w: int, h: int, faces: int, n: int = 8) -> list:
-    """°C frames: noisy 22 °C background with ``faces`` warm elliptical faces side by side."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:h, 0:w]
-    out = []
-    fh = 0.3 * h
-    for i in range(n):
-        t = 22.0 + rng.normal(0.0, 0.2, (h, w))
-        for k in range(faces):
-            cx, cy = (k + 0.5) * w / faces + i * 0.5, 0.5 * h
-            inside = ((xx - cx) / (0.4 * fh)) ** 2 + ((yy - cy) / (0.5 * fh)) ** 2 <= 1
-            t[inside] = 34.0 + rng.normal(0.0, 0.2, int(inside.sum()))
-        out.append(t.astype(np.float32))
-    return out
+    """°C frames with ``faces`` moving heads: the same frames as bench_pipeline.py, so figures compare."""
+    from bench_pipeline import moving_faces
+
+    return moving_faces(w, h, faces, n)
 
 
 def encode(t_c: np.ndarray, encoding: str) -> np.ndarray:
