@@ -50,10 +50,13 @@ def onnx_latency_ms(path: Path, threads: int, channels: int, size, repeats: int 
 
 
 def pose_mae_within(pred: np.ndarray, gt: np.ndarray, max_abs_yaw: float) -> Dict[str, Optional[float]]:
+    """Head-pose MAE (training.metrics.angle_mae) over the faces within ``max_abs_yaw`` of frontal."""
+    from training.metrics import angle_mae
+
     keep = np.isfinite(pred).all(1) & np.isfinite(gt).all(1) & (np.abs(gt[:, 0]) <= max_abs_yaw)
     if not keep.any():
         return {"yaw": None, "pitch": None, "roll": None, "mean": None, "count": 0}
-    err = np.abs((pred[keep] - gt[keep] + 180.0) % 360.0 - 180.0).mean(0)
+    err = angle_mae(pred[keep], gt[keep])
     return {"yaw": float(err[0]), "pitch": float(err[1]), "roll": float(err[2]), "mean": float(err.mean()),
             "count": int(keep.sum())}
 
@@ -181,10 +184,11 @@ def real_landmark_figures(real: Path, model_path: Path) -> Optional[Dict[str, ob
         if not res.faces:
             e2e.append(float("nan"))
             continue
-        pred = res.primary.landmarks[ib]
-        gt = rec.landmarks[ia]
-        iod = np.linalg.norm(rec.landmarks[36] - rec.landmarks[45])
-        e2e.append(float(np.linalg.norm(pred - gt, axis=1).mean() / iod))
+        pred = np.full_like(rec.landmarks, np.nan, dtype=np.float64)
+        pred[ia] = res.primary.landmarks[ib]
+        counted = np.zeros((1, SFTL54.num_points), bool)
+        counted[0, ia] = True
+        e2e.append(float(M.nme_per_sample(pred[None], rec.landmarks[None], counted, SFTL54.normaliser)[0]))
     return {"frames": len(records), "points": int(es.mask[0].sum()), "nme_gt_box": summary["nme"],
             "nme_pipeline": [None if not np.isfinite(v) else v for v in e2e],
             "mapping": "SF-TL54 points 0-47 = iBUG 0-47; 48,49,50,51,52,53 = iBUG 48,51,54,57,62,66"}
