@@ -35,9 +35,7 @@ def run_mesh_on_set(root: Path, subset: str, limit: int = 0, refine: bool = True
     from thermal_fld_ros.crop import landmarks_box
     from training.data.loaders import read_pts
 
-    from .mediapipe_mesh import FaceMesh
-
-    from .mediapipe_mesh import MESH_CROP_SCALE
+    from .mediapipe_mesh import MESH_CROP_SCALE, FaceMesh
 
     mesh_model = FaceMesh(iris=False, crop_scale=crop_scale or MESH_CROP_SCALE)
     files = sorted((root / subset).glob("*.jpg"))
@@ -101,6 +99,7 @@ def main(argv: List[str] = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.baselines.fit_mesh_map", description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="rgb_faces_300w folder")
     ap.add_argument("--limit", type=int, default=0, help="first N photos of each set (0: all)")
+    ap.add_argument("--crop-scale", type=float, default=0.0, help="mesh crop side / box side (0: MESH_CROP_SCALE)")
     ap.add_argument("--write", action="store_true", help=f"store the fitted table in {FITTED_MAP_FILE.name}")
     args = ap.parse_args(argv)
     from .mediapipe_mesh import unavailable_reason
@@ -112,8 +111,8 @@ def main(argv: List[str] = None) -> int:
     if not (args.data / FIT_SET).is_dir():
         print(f"{args.data / FIT_SET}: 300-W AFW folder not found; pass --data", file=sys.stderr)
         return 2
-    fit_m, fit_g, _ = run_mesh_on_set(args.data, FIT_SET, args.limit)
-    chk_m, chk_g, _ = run_mesh_on_set(args.data, CHECK_SET, args.limit)
+    fit_m, fit_g, _ = run_mesh_on_set(args.data, FIT_SET, args.limit, crop_scale=args.crop_scale)
+    chk_m, chk_g, _ = run_mesh_on_set(args.data, CHECK_SET, args.limit, crop_scale=args.crop_scale)
     hand = hand_weights()
     fitted = fit_weights(fit_m, fit_g)
     rows = []

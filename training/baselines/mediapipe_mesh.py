@@ -102,6 +102,31 @@ class MeshResult:
         return self.face_score >= FACE_FLAG_THRESHOLD
 
 
+def grey_for_mesh(data: np.ndarray, box, ignore_value: Optional[float] = None,
+                  percentiles: Tuple[float, float] = (1.0, 99.0)) -> np.ndarray:
+    """(H, W) thermal frame -> [0, 1] grey for the mesh, contrast-stretched over the face box.
+
+    Why: an RGB model wants the face to span the grey range, as an AGC camera centred on the face
+    gives it; a fixed temperature window (the student's input) leaves a face in a narrow band.
+    ``ignore_value`` leaves masked background (PUJ's black) out of the window.
+    """
+    data = np.asarray(data, np.float32)
+    h, w = data.shape[:2]
+    x0, y0, x1, y1 = [int(round(float(v))) for v in box]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(max(x1, x0 + 1), w), min(max(y1, y0 + 1), h)
+    region = data[y0:y1, x0:x1]
+    region = region[np.isfinite(region)]
+    if ignore_value is not None:
+        region = region[region != np.float32(ignore_value)]
+    if region.size == 0:
+        region = data[np.isfinite(data)]
+    lo, hi = np.percentile(region, percentiles) if region.size else (0.0, 1.0)
+    out = (data - np.float32(lo)) * np.float32(1.0 / max(float(hi) - float(lo), 1e-6))
+    np.clip(out, 0.0, 1.0, out=out)
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
 class _TfliteModel:
     def __init__(self, path: Path, threads: int):
         self.path = path
