@@ -1,6 +1,7 @@
 """Config validation errors, metrics against hand-computed values, model sizes of the default recipe."""
 import numpy as np
 import pytest
+import yaml
 
 torch = pytest.importorskip("torch")
 
@@ -99,3 +100,31 @@ def test_default_recipe_model_sizes():
     ordered = sorted(sizes.values())
     assert all(a[1] < b[1] for a, b in zip(ordered, ordered[1:]))  # a real size series
     assert max(s[1] for s in sizes.values()) < teacher[1]
+
+
+def test_teacher_of_another_recipe_is_refused_in_one_line(tmp_path):
+    from training.config import config_from_dict, load_config
+    from training.runs import RecipeMismatchError, Run
+
+    doc = yaml.safe_load((REPO / "training/configs/smoke.yaml").read_text())
+    cfg = config_from_dict(doc)
+    Run(cfg, str(tmp_path)).save_model("rgb_teacher", Run(cfg, str(tmp_path)).new_model("rgb_teacher"), "rgb_teacher")
+    # settings of later stages (student) do not change the RGB teacher's recipe
+    same = config_from_dict({**doc, "student": {**doc["student"], "lr": 0.01}})
+    Run(same, str(tmp_path)).load_teacher("rgb_teacher", "rgb_teacher", for_stage="thermal_teacher")
+    other = config_from_dict({**doc, "rgb_teacher": {**doc["rgb_teacher"], "lr": 0.01}})
+    with pytest.raises(RecipeMismatchError) as err:
+        Run(other, str(tmp_path)).load_teacher("rgb_teacher", "rgb_teacher", for_stage="thermal_teacher")
+    assert "\n" not in str(err.value) and "--allow-recipe-mismatch" in str(err.value)
+    Run(other, str(tmp_path), allow_recipe_mismatch=True).load_teacher("rgb_teacher", "rgb_teacher", "thermal_teacher")
+    # the student's teacher hash chains the RGB teacher's: a changed RGB recipe changes the thermal one
+    assert cfg.stage_hash("thermal_teacher") != other.stage_hash("thermal_teacher")
+    assert cfg.stage_hash("thermal_teacher") == same.stage_hash("thermal_teacher")
+    assert load_config(REPO / "training/configs/default.yaml").models.presence
+
+
+def test_legacy_decay_switch_reads_as_both_levels():
+    from training.config import config_from_dict
+
+    cfg = config_from_dict({"ablation": {"decay": False}})
+    assert cfg.ablation.decay_ktl is False and cfg.ablation.decay_mcl is False

@@ -9,6 +9,7 @@ data, seed, epochs and steps, so differences come from the switch alone:
 | fi_off           | KTL without Forward Injection          | MCL from that teacher      |
 | ri_off           | KTL without Reverse Injection          | MCL from that teacher      |
 | decay_off        | KTL with constant distillation weight  | MCL from that teacher      |
+|                  | (``decay_ktl`` off; MCL keeps its decay) |                          |
 | no_ktl           | GT loss only (from scratch)            | MCL from that teacher      |
 | student_scratch  | (none)                                 | GT loss only               |
 
@@ -22,6 +23,7 @@ import argparse
 import copy
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -32,7 +34,7 @@ VARIANTS: Dict[str, Dict[str, bool]] = {
     "full": {},
     "fi_off": {"fi": False},
     "ri_off": {"ri": False},
-    "decay_off": {"decay": False},
+    "decay_off": {"decay_ktl": False},  # the paper's row is about KTL; MCL keeps its decay
     "no_ktl": {"ktl": False},
     "student_scratch": {"student_kd": False},
 }
@@ -54,13 +56,14 @@ def variant_config(base_cfg, name: str):
     return config_from_dict(doc)
 
 
-def run_variant(base_cfg, out_dir: Path, name: str, rgb_teacher: Path, resume: bool = True) -> Path:
+def run_variant(base_cfg, out_dir: Path, name: str, rgb_teacher: Path, resume: bool = True,
+                allow_recipe_mismatch: bool = False) -> Path:
     from training.distributed import init_distributed, shutdown
     from training.pipeline import stage_eval, stage_export, stage_students, stage_thermal_teacher
     from training.runs import Run
 
     cfg = variant_config(base_cfg, name)
-    run = Run(cfg, str(out_dir / name))
+    run = Run(cfg, str(out_dir / name), allow_recipe_mismatch=allow_recipe_mismatch)
     run.write_config()
     needs_teacher = cfg.ablation.student_kd
     if needs_teacher and cfg.ablation.ktl:
@@ -128,6 +131,7 @@ def summarise(out_dir: Path) -> Dict[str, object]:
 
 def _cmd(args: argparse.Namespace) -> int:
     from training.config import load_config
+    from training.runs import StageOrderError
 
     cfg = load_config(args.config)
     out_dir = Path(args.out or cfg.out_dir)
@@ -138,7 +142,12 @@ def _cmd(args: argparse.Namespace) -> int:
     rgb = shared_rgb_teacher(cfg, out_dir, args.rgb_teacher, resume=not args.fresh)
     for name in names:
         print(f"[ablate] {name}", flush=True)
-        run_variant(cfg, out_dir, name, rgb, resume=not args.fresh)
+        try:
+            run_variant(cfg, out_dir, name, rgb, resume=not args.fresh,
+                        allow_recipe_mismatch=args.allow_recipe_mismatch)
+        except StageOrderError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     summary = summarise(out_dir)
     for name, row in summary["variants"].items():
         s = row["student"] or {}
@@ -155,4 +164,6 @@ def register(sub) -> None:
                    help="frozen RGB teacher checkpoint to share (default: train one in --out)")
     p.add_argument("--variants", default=None, help=f"comma list of {','.join(VARIANTS)} (default: all)")
     p.add_argument("--fresh", action="store_true", help="do not resume finished variant stages")
+    p.add_argument("--allow-recipe-mismatch", action="store_true",
+                   help="use a --rgb-teacher trained by another recipe (its hash differs from this config's)")
     p.set_defaults(func=_cmd)
