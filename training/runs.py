@@ -7,7 +7,7 @@ Layout: ``<run>/config.yaml`` (the config used), ``<run>/<stage>/`` for ``rgb_te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -28,12 +28,17 @@ class RecipeMismatchError(StageOrderError):
 
 class Run:
     """``allow_recipe_mismatch``: load teachers whose recipe hash differs (``--allow-recipe-mismatch``, for a
-    deliberately reused teacher, e.g. one RGB teacher shared by ablation runs of several seeds)."""
+    deliberately reused teacher): True for every teacher, or the names of the teacher stages it applies to
+    (the ablation shares one RGB teacher between seeds, so only ``{"rgb_teacher"}``)."""
 
-    def __init__(self, cfg: TrainConfig, out: Optional[str] = None, allow_recipe_mismatch: bool = False):
+    def __init__(self, cfg: TrainConfig, out: Optional[str] = None,
+                 allow_recipe_mismatch: Union[bool, Iterable[str]] = False):
         self.cfg = cfg
         self.dir = Path(out or cfg.out_dir)
-        self.allow_recipe_mismatch = bool(allow_recipe_mismatch)
+        if isinstance(allow_recipe_mismatch, bool):
+            self.allow_recipe_mismatch = {"rgb_teacher", "thermal_teacher"} if allow_recipe_mismatch else set()
+        else:
+            self.allow_recipe_mismatch = set(allow_recipe_mismatch)
         self._datasets: Dict[str, Any] = {}
 
     def stage_dir(self, stage: str) -> Path:
@@ -77,15 +82,16 @@ class Run:
         """``load_model`` for a stage that learns from this one: refuses a checkpoint of another recipe."""
         path = self.model_path(stage)
         model = self.load_model(stage, role)
-        saved = torch.load(path, map_location="cpu", weights_only=False).get("stage_hash")
+        saved = saved_stage_hash(path)
         expected = self.cfg.stage_hash(stage)
         if saved != expected:
             line = (f"{for_stage}: teacher {path} was trained by recipe {saved or 'unknown (older checkpoint)'} but "
                     f"this config's {stage} recipe is {expected}; retrain it ('python -m training {stage}') "
                     f"or pass --allow-recipe-mismatch to use it anyway")
-            if not self.allow_recipe_mismatch:
+            if stage not in self.allow_recipe_mismatch:
                 raise RecipeMismatchError(line)
-            print(f"warning: {line.split('; ')[0]}; used anyway (--allow-recipe-mismatch)", flush=True)
+            print(f"warning: {line.split('; ')[0]}; used anyway (recipe check relaxed: "
+                  f"--allow-recipe-mismatch, or the ablation's one RGB teacher shared by every seed)", flush=True)
         return model
 
     def load_model(self, stage: str, role: str, size: Optional[str] = None) -> LandmarkNet:
@@ -123,6 +129,11 @@ class Run:
                                                   paired=True, split_ratio=d.split_ratio,
                                                   seed=self.cfg.seed if train else None, negative_rate=negatives)
         return self._datasets[key]
+
+
+def saved_stage_hash(path: Path) -> Optional[str]:
+    """The stage recipe hash a ``model.pt`` was saved with (None for checkpoints older than the hash)."""
+    return torch.load(path, map_location="cpu", weights_only=False).get("stage_hash")
 
 
 def negative_eval_crops(run: Run, section: str, limit: int = 0) -> np.ndarray:
