@@ -23,7 +23,8 @@ import importlib
 import sys
 
 STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
-_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report")
+_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report", "training.pseudolabel",
+               "training.baselines.compare")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
