@@ -106,3 +106,25 @@ def test_cli_resume_after_sigkill_keeps_finished_epochs(tmp_path):
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
     assert list(read_steps(stage / "steps.csv")["step"]) == list(range(45))
     assert (stage / "model.pt").is_file()
+
+
+def test_stage_keeps_the_best_validation_epoch_not_the_last(tmp_path):
+    """Validation NME 0.5, 0.3, 0.4: the model handed on is epoch 2's (best.pt), not epoch 3's."""
+    seed_everything(3)
+    model = build_model({"arch": "mobile", "width_mult": 0.25, "out_channels": 8}, 1, N, SIZE, head_hidden=16)
+    obj = SupervisedObjective(model, "thermal", 0.5, 0.25)
+    figures = iter([0.5, 0.3, 0.4])
+    snapshots = []
+
+    def validate(o):
+        snapshots.append({k: v.clone() for k, v in o.model.state_dict().items()})
+        return {"val_nme": next(figures)}
+
+    stage = StageConfig(epochs=3, steps_per_epoch=2, lr=5e-3, warmup_steps=1)
+    hist = train_stage("t", obj, _RandomFaces(), stage, tmp_path, DistContext(), seed=3, batch_size=4,
+                       validate=validate)
+    final = obj.model.state_dict()
+    assert all(torch.equal(final[k], snapshots[1][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[2][k]) for k in final)
+    assert torch.load(tmp_path / "best.pt", weights_only=False)["epoch"] == 2
+    assert [h["best_val_nme"] for h in hist] == [0.5, 0.3, 0.3]

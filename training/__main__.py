@@ -23,19 +23,26 @@ import importlib
 import sys
 
 STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
-_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report")
+_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report", "training.pseudolabel",
+               "training.baselines.compare")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
     from training.config import ConfigError, load_config
     from training.pipeline import run_command
+    from training.runs import StageOrderError
 
     try:
         cfg = load_config(args.config, overrides=args.set)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    return run_command(args.command, args.config, out=args.out, resume=args.resume, cfg=cfg)
+    try:
+        return run_command(args.command, args.config, out=args.out, resume=args.resume, cfg=cfg,
+                           allow_recipe_mismatch=args.allow_recipe_mismatch)
+    except StageOrderError as exc:  # missing or foreign teacher: one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", required=True, help="YAML config (training/configs/*.yaml)")
         p.add_argument("--out", default=None, help="run directory (default: the config's out_dir)")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+        p.add_argument("--allow-recipe-mismatch", action="store_true",
+                       help="use a teacher checkpoint trained by another recipe (its hash differs) anyway")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set ablation.fi=false (YAML value; repeatable)")
         p.set_defaults(func=_run_stage)

@@ -69,7 +69,7 @@ def stage_rgb_teacher(run: Run, ctx: DistContext, resume: bool = False, **kw) ->
                          "real photos in data.rgb_train, or set ablation.ktl: false")
     seed_everything(cfg.seed)
     model = run.new_model("rgb_teacher")
-    obj = SupervisedObjective(model, "rgb", cfg.data.input_mean, cfg.data.input_std)
+    obj = SupervisedObjective(model, "rgb", cfg.data.input_mean, cfg.data.input_std, cfg.rgb_teacher.lambda_presence)
     val_section = "rgb_val" if cfg.data.rgb_val else "val"
     _train(run, ctx, "rgb_teacher", obj, cfg.rgb_teacher, resume, train_section="rgb_teacher_train",
            val_section=val_section, **kw)
@@ -104,10 +104,10 @@ def stage_thermal_teacher(run: Run, ctx: DistContext, resume: bool = False, **kw
     model = run.new_model("thermal_teacher")
     d = cfg.data
     if cfg.ablation.ktl:
-        rgb = run.load_model("rgb_teacher", "rgb_teacher")
+        rgb = run.load_teacher("rgb_teacher", "rgb_teacher", for_stage="thermal_teacher")
         obj = KTLObjective(model, rgb, cfg.thermal_teacher, cfg.ablation, d.input_mean, d.input_std)
     else:
-        obj = SupervisedObjective(model, "thermal", d.input_mean, d.input_std)
+        obj = SupervisedObjective(model, "thermal", d.input_mean, d.input_std, cfg.thermal_teacher.lambda_presence)
     _train(run, ctx, "thermal_teacher", obj, cfg.thermal_teacher, resume, **kw)
     if ctx.is_main:
         run.save_model("thermal_teacher", model, "thermal_teacher")
@@ -117,14 +117,15 @@ def stage_students(run: Run, ctx: DistContext, resume: bool = False, sizes: Opti
                    **kw) -> None:
     cfg = run.cfg
     d = cfg.data
-    teacher = run.load_model("thermal_teacher", "thermal_teacher") if cfg.ablation.student_kd else None
+    teacher = run.load_teacher("thermal_teacher", "thermal_teacher", for_stage="student") \
+        if cfg.ablation.student_kd else None
     for size in sizes or list(cfg.models.students):
         seed_everything(cfg.seed)
         model = run.new_model("student", size)
         if teacher is not None:
             obj = MCLObjective(model, teacher, cfg.student, cfg.ablation, d.input_mean, d.input_std)
         else:
-            obj = SupervisedObjective(model, "thermal", d.input_mean, d.input_std)
+            obj = SupervisedObjective(model, "thermal", d.input_mean, d.input_std, cfg.student.lambda_presence)
         _train(run, ctx, f"student_{size}", obj, cfg.student, resume, **kw)
         if ctx.is_main:
             run.save_model(f"student_{size}", model, "student", size)
@@ -169,6 +170,11 @@ def stage_export(run: Run, ctx: DistContext, resume: bool = False) -> Dict[str, 
     sizes = {**json.loads((run.dir / "models.json").read_text())} if (run.dir / "models.json").is_file() \
         else write_model_sizes(run)
     report: Dict[str, object] = {}
+    x_negative = None
+    if cfg.models.presence:
+        from training.runs import negative_eval_crops
+
+        x_negative = standardise(negative_eval_crops(run, cfg.eval.split, len(es.crops)), d.input_mean, d.input_std)
     for size in _student_sizes(run):
         model = run.load_model(f"student_{size}", "student", size)
         name = f"thermal_fld_student_{size}"
@@ -177,7 +183,8 @@ def stage_export(run: Run, ctx: DistContext, resume: bool = False) -> Dict[str, 
             E.simplify(path)
         parity = E.parity_check(model, path, x_eval, cfg.export.parity_atol)
         base_meta = dict(size=sizes.get(f"student_{size}", {}), parity=parity)
-        E.write_meta(path, E.build_meta(cfg, name, run.num_points, recipe_extra={"student": size}))
+        outputs = E.output_names(model)
+        E.write_meta(path, E.build_meta(cfg, name, run.num_points, recipe_extra={"student": size}, outputs=outputs))
         variants = {"fp32": path}
         if cfg.export.fp16:
             variants["fp16"] = E.to_fp16(path, out_dir / f"{name}_fp16.onnx")
@@ -186,22 +193,30 @@ def stage_export(run: Run, ctx: DistContext, resume: bool = False) -> Dict[str, 
         entry = {}
         for kind, vpath in variants.items():
             E.write_meta(vpath, E.build_meta(cfg, f"{name}_{kind}" if kind != "fp32" else name, run.num_points,
-                                             recipe_extra={"student": size, "precision": kind}))
+                                             recipe_extra={"student": size, "precision": kind}, outputs=outputs))
             pts, scores = predict_onnx(vpath, es)
             figures = evaluate_points(pts, scores, es, d.scheme)
             figures.pop("per_landmark_nme")
             figures.update(base_meta)
             figures["eval_split"] = cfg.eval.split
+            if "presence" in outputs:  # face crops of the eval split against non-face crops of its frames
+                from training.metrics import presence_summary
+
+                (p_face,) = E.run_onnx(vpath, x_eval, names=("presence",))
+                (p_neg,) = E.run_onnx(vpath, x_negative, names=("presence",))
+                figures["presence"] = presence_summary(p_face, p_neg)
             figures["file_bytes"] = vpath.stat().st_size
             E.write_meta(vpath, E.build_meta(cfg, f"{name}_{kind}" if kind != "fp32" else name, run.num_points,
-                                             metrics=figures, recipe_extra={"student": size, "precision": kind}))
+                                             metrics=figures, recipe_extra={"student": size, "precision": kind},
+                                             outputs=outputs))
             entry[kind] = {"path": str(vpath), **{k: v for k, v in figures.items() if k != "size"}}
         for kind in ("fp16", "int8"):
             if kind in entry:
                 entry[kind]["nme_cost_vs_fp32"] = entry[kind]["nme"] - entry["fp32"]["nme"]
         report[size] = entry
         print(f"[export] {size}: parity max|ort-torch|={parity['max_abs_error']:.2e}; " + ", ".join(
-            f"{k} NME={v['nme']:.4f}" for k, v in entry.items()), flush=True)
+            f"{k} NME={v['nme']:.4f}" + (f" presence AUC={v['presence']['auc']:.3f}" if "presence" in v else "")
+            for k, v in entry.items()), flush=True)
     (out_dir / "export.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     if cfg.export.install_to:
         target = E.install(out_dir / f"thermal_fld_student_{cfg.models.default_student}.onnx",
@@ -298,14 +313,14 @@ ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "export", "eval")
 
 
 def run_command(command: str, config_path, out: Optional[str] = None, resume: bool = False,
-                cfg: Optional[TrainConfig] = None) -> int:
+                cfg: Optional[TrainConfig] = None, allow_recipe_mismatch: bool = False) -> int:
     cfg = cfg or load_config(config_path)
     if cfg.device == "cpu" and torch.cuda.is_available():
         print("device: cpu (config) although CUDA is available", flush=True)
     ctx = init_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    run = Run(cfg, out)
+    run = Run(cfg, out, allow_recipe_mismatch=allow_recipe_mismatch)
     t0 = time.time()
     try:
         if ctx.is_main and command in ("all", "rgb_teacher", "thermal_teacher", "student"):

@@ -7,8 +7,9 @@ Layout: ``<run>/config.yaml`` (the config used), ``<run>/<stage>/`` for ``rgb_te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 
+import numpy as np
 import torch
 import yaml
 
@@ -21,10 +22,23 @@ class StageOrderError(RuntimeError):
     """A stage needs the output of an earlier stage that has not run."""
 
 
+class RecipeMismatchError(StageOrderError):
+    """A teacher checkpoint trained by another recipe than the one this config describes."""
+
+
 class Run:
-    def __init__(self, cfg: TrainConfig, out: Optional[str] = None):
+    """``allow_recipe_mismatch``: load teachers whose recipe hash differs (``--allow-recipe-mismatch``, for a
+    deliberately reused teacher): True for every teacher, or the names of the teacher stages it applies to
+    (the ablation shares one RGB teacher between seeds, so only ``{"rgb_teacher"}``)."""
+
+    def __init__(self, cfg: TrainConfig, out: Optional[str] = None,
+                 allow_recipe_mismatch: Union[bool, Iterable[str]] = False):
         self.cfg = cfg
         self.dir = Path(out or cfg.out_dir)
+        if isinstance(allow_recipe_mismatch, bool):
+            self.allow_recipe_mismatch = {"rgb_teacher", "thermal_teacher"} if allow_recipe_mismatch else set()
+        else:
+            self.allow_recipe_mismatch = set(allow_recipe_mismatch)
         self._datasets: Dict[str, Any] = {}
 
     def stage_dir(self, stage: str) -> Path:
@@ -45,7 +59,9 @@ class Run:
         spec = m.students[size] if role == "student" else getattr(m, role)
         in_ch = 3 if role == "rgb_teacher" else 1
         d = self.cfg.data
-        return build_model(spec, in_ch, self.num_points, tuple(d.input_size), d.split_ratio, m.head_hidden)
+        presence = m.presence and role != "rgb_teacher"  # thermal models only: the runtime sees thermal crops
+        return build_model(spec, in_ch, self.num_points, tuple(d.input_size), d.split_ratio, m.head_hidden,
+                           presence=presence)
 
     @property
     def num_points(self) -> int:
@@ -59,8 +75,24 @@ class Run:
     def save_model(self, stage: str, model: LandmarkNet, role: str, size: Optional[str] = None) -> Path:
         path = self.model_path(stage)
         save_atomic({"role": role, "size": size, "state_dict": model.state_dict(),
-                     "config_hash": self.cfg.recipe_hash()}, path)
+                     "config_hash": self.cfg.recipe_hash(), "stage_hash": self.cfg.stage_hash(stage)}, path)
         return path
+
+    def load_teacher(self, stage: str, role: str, for_stage: str) -> LandmarkNet:
+        """``load_model`` for a stage that learns from this one: refuses a checkpoint of another recipe."""
+        path = self.model_path(stage)
+        model = self.load_model(stage, role)
+        saved = saved_stage_hash(path)
+        expected = self.cfg.stage_hash(stage)
+        if saved != expected:
+            line = (f"{for_stage}: teacher {path} was trained by recipe {saved or 'unknown (older checkpoint)'} but "
+                    f"this config's {stage} recipe is {expected}; retrain it ('python -m training {stage}') "
+                    f"or pass --allow-recipe-mismatch to use it anyway")
+            if stage not in self.allow_recipe_mismatch:
+                raise RecipeMismatchError(line)
+            print(f"warning: {line.split('; ')[0]}; used anyway (recipe check relaxed: "
+                  f"--allow-recipe-mismatch, or the ablation's one RGB teacher shared by every seed)", flush=True)
+        return model
 
     def load_model(self, stage: str, role: str, size: Optional[str] = None) -> LandmarkNet:
         path = self.model_path(stage)
@@ -105,10 +137,30 @@ class Run:
             if not records:
                 raise ValueError(f"data.{section}: no records found in "
                                  f"{[s.root for s in getattr(d, section, d.train + d.rgb_train)]}")
+            thermal = section not in ("rgb_teacher_train", "rgb_train", "rgb_val")
+            negatives = d.negative_rate if train and thermal and self.cfg.models.presence else 0.0
             self._datasets[key] = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=aug,
                                                   paired=True, split_ratio=d.split_ratio,
-                                                  seed=self.cfg.seed if train else None)
+                                                  seed=self.cfg.seed if train else None, negative_rate=negatives)
         return self._datasets[key]
+
+
+def saved_stage_hash(path: Path) -> Optional[str]:
+    """The stage recipe hash a ``model.pt`` was saved with (None for checkpoints older than the hash)."""
+    return torch.load(path, map_location="cpu", weights_only=False).get("stage_hash")
+
+
+def negative_eval_crops(run: Run, section: str, limit: int = 0) -> np.ndarray:
+    """(B, 1, H, W) deterministic non-face crops of ``section``'s frames (one per record, fixed seed):
+    the presence head's evaluation negatives, drawn like its training negatives."""
+    from training.data.augment import NO_AUGMENT
+    from training.data.dataset import LandmarkDataset
+
+    d = run.cfg.data
+    records = run.records(section)[:limit or None]
+    ds = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=NO_AUGMENT, paired=False,
+                         split_ratio=d.split_ratio, seed=run.cfg.seed + 7919, negative_rate=1.0)
+    return np.stack([ds[i]["thermal"].numpy() for i in range(len(ds))]).astype(np.float32)
 
 
 def load_records(sources: List[SourceConfig]) -> List:
