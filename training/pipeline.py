@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from thermal_fld_ros.codec import SimCCCodec
+from training.adapt import stage_adapt
 from training.checkpoint import seed_everything
 from training.config import TrainConfig, load_config
 from training.distributed import DistContext, init_distributed, shutdown
@@ -306,10 +307,11 @@ STAGES = {
     "rgb_teacher": stage_rgb_teacher,
     "thermal_teacher": stage_thermal_teacher,
     "student": stage_students,
+    "adapt": stage_adapt,
     "export": stage_export,
     "eval": stage_eval,
 }
-ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "export", "eval")
+ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "adapt", "export", "eval")
 
 
 def run_command(command: str, config_path, out: Optional[str] = None, resume: bool = False,
