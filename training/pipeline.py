@@ -303,6 +303,22 @@ def ensure_synth(run: Run) -> None:
                     opts=opts, workers=syn.workers)
 
 
+def ensure_pseudo_labels(run: Run) -> None:
+    """Write the MediaPipe pseudo-labels the config reads when their folder is missing (``all`` only)."""
+    d = run.cfg.data
+    roots = sorted({s.root for sec in (d.train, d.val, d.test, d.real_eval, d.adapt_bn) for s in sec
+                    if s.loader == "pseudo_labels" and not (Path(s.root) / "summary.json").is_file()})
+    if not roots:
+        return
+    from training.pseudolabel import DEFAULT_DATA
+    from training.pseudolabel import run as write_pseudo_labels
+
+    for root in roots:
+        print(f"[all] writing MediaPipe pseudo-labels of the real thermal faces in {DEFAULT_DATA} to {root}",
+              flush=True)
+        write_pseudo_labels(DEFAULT_DATA, Path(root))
+
+
 STAGES = {
     "rgb_teacher": stage_rgb_teacher,
     "thermal_teacher": stage_thermal_teacher,
@@ -330,6 +346,7 @@ def run_command(command: str, config_path, out: Optional[str] = None, resume: bo
         if command == "all":
             if ctx.is_main:
                 ensure_synth(run)
+                ensure_pseudo_labels(run)
             ctx.barrier()
             for name in ALL_ORDER:
                 _timed(name, STAGES[name], run, ctx, resume)
