@@ -128,3 +128,29 @@ def test_legacy_decay_switch_reads_as_both_levels():
 
     cfg = config_from_dict({"ablation": {"decay": False}})
     assert cfg.ablation.decay_ktl is False and cfg.ablation.decay_mcl is False
+
+
+def test_ablation_summary_mean_std_and_two_pooled_std_verdict(tmp_path):
+    import json
+
+    from training.ablation import summarise, verdict
+
+    nmes = {"full": [0.050, 0.052, 0.054], "fi_off": [0.070, 0.072, 0.074], "ri_off": [0.051, 0.053, 0.055]}
+    for name, values in nmes.items():
+        for seed, v in enumerate(values):
+            d = tmp_path / name / f"seed_{seed}"
+            (d / "eval").mkdir(parents=True)
+            models = {"thermal_teacher (torch)": {"nme": v}, "thermal_fld_student_tiny (onnx)": {"nme": v + 0.01}}
+            (d / "eval" / "metrics.json").write_text(json.dumps({"models": models}))
+            (d / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "models": {"default_student": "tiny"},
+                                                           "ablation": {"fi": name != "fi_off"}}))
+    s = summarise(tmp_path)
+    assert s["seeds"] == [0, 1, 2]
+    full = s["variants"]["full"]
+    assert full["thermal_teacher_nme"]["mean"] == pytest.approx(0.052)
+    assert full["thermal_teacher_nme"]["std"] == pytest.approx(0.002)
+    assert s["variants"]["fi_off"]["vs_full"]["thermal_teacher"]["verdict"] == "full method better"
+    assert s["variants"]["ri_off"]["vs_full"]["thermal_teacher"]["verdict"] == "no difference at this budget"
+    assert "student" not in s["variants"]["fi_off"]["vs_full"]  # KTL rows are read on the thermal teacher
+    one = {"mean": 0.05, "std": None, "n": 1, "values": [0.05]}
+    assert verdict(one, one)["verdict"] == "one seed: no verdict"

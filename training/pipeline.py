@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from thermal_fld_ros.codec import SimCCCodec
+from training.adapt import stage_adapt
 from training.checkpoint import seed_everything
 from training.config import TrainConfig, load_config
 from training.distributed import DistContext, init_distributed, shutdown
@@ -24,13 +25,13 @@ from training.objectives import KTLObjective, MCLObjective, SupervisedObjective
 from training.runs import Run
 
 
-def _validator(run: Run, modality: str = "thermal"):
+def _validator(run: Run, modality: str = "thermal", section: str = "val"):
     """Per-epoch validation: NME of the objective's model on the val crops (runtime decoder)."""
     from training.evaluate import build_eval_set, nme_array, predict_torch
 
     d = run.cfg.data
     try:
-        es = build_eval_set(run.dataset("val", train=False), d.val_limit)
+        es = build_eval_set(run.dataset(section, train=False), d.val_limit)
     except (ValueError, FileNotFoundError) as exc:
         print(f"validation disabled: {exc}", flush=True)
         return None
@@ -48,11 +49,12 @@ def _validator(run: Run, modality: str = "thermal"):
     return validate
 
 
-def _train(run: Run, ctx: DistContext, stage_name: str, objective, stage_cfg, resume: bool, **kw):
+def _train(run: Run, ctx: DistContext, stage_name: str, objective, stage_cfg, resume: bool,
+           train_section: str = "train", val_section: str = "val", **kw):
     cfg = run.cfg
     seed_everything(cfg.seed + ctx.rank)
-    train_set = run.dataset("train", train=True)
-    validate = _validator(run, getattr(objective, "modality", "thermal")) if ctx.is_main else None
+    train_set = run.dataset(train_section, train=True)
+    validate = _validator(run, getattr(objective, "modality", "thermal"), val_section) if ctx.is_main else None
     return train_stage(stage_name, objective, train_set, stage_cfg, run.stage_dir(stage_name), ctx,
                        seed=cfg.seed, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
                        resume=resume, log_every=cfg.log_every, validate=validate, **kw)
@@ -63,15 +65,38 @@ def stage_rgb_teacher(run: Run, ctx: DistContext, resume: bool = False, **kw) ->
     if not cfg.ablation.ktl:
         print("[rgb_teacher] skipped: ablation.ktl is false (no RGB teacher needed)", flush=True)
         return
-    if not any(r.has_rgb for r in run.dataset("train", train=True).records):
-        raise ValueError("rgb_teacher: the training data has no RGB pairs; use a paired set (e.g. synth) "
-                         "or set ablation.ktl: false")
+    if not any(r.has_rgb for r in run.dataset("rgb_teacher_train", train=True).records):
+        raise ValueError("rgb_teacher: the training data has no RGB images; use a paired set (e.g. synth), "
+                         "real photos in data.rgb_train, or set ablation.ktl: false")
     seed_everything(cfg.seed)
     model = run.new_model("rgb_teacher")
     obj = SupervisedObjective(model, "rgb", cfg.data.input_mean, cfg.data.input_std, cfg.rgb_teacher.lambda_presence)
-    _train(run, ctx, "rgb_teacher", obj, cfg.rgb_teacher, resume, **kw)
+    val_section = "rgb_val" if cfg.data.rgb_val else "val"
+    _train(run, ctx, "rgb_teacher", obj, cfg.rgb_teacher, resume, train_section="rgb_teacher_train",
+           val_section=val_section, **kw)
     if ctx.is_main:
         run.save_model("rgb_teacher", model, "rgb_teacher")
+        if cfg.data.rgb_val:
+            evaluate_rgb_teacher(run, model)
+
+
+def evaluate_rgb_teacher(run: Run, model) -> Dict[str, object]:
+    """The RGB teacher on the real held-out photos of ``data.rgb_val`` (e.g. HELEN test): inter-ocular NME
+    over the points those photos label -> <run>/rgb_teacher/real_rgb_eval.json."""
+    from training.evaluate import build_eval_set, evaluate_points, predict_torch
+
+    d = run.cfg.data
+    es = build_eval_set(run.dataset("rgb_val", train=False))
+    codec = SimCCCodec(tuple(d.input_size), d.split_ratio)
+    pts, scores = predict_torch(model, es, codec, d.input_mean, d.input_std, "rgb")
+    figures = evaluate_points(pts, scores, es, d.scheme)
+    figures.pop("per_landmark_nme", None)
+    doc = {"sources": [s.root + (f"/{s.split}" if s.split else "") for s in d.rgb_val], "count": int(len(es.crops)),
+           "normaliser": "inter-ocular (outer eye corners)", **figures}
+    path = run.stage_dir("rgb_teacher") / "real_rgb_eval.json"
+    path.write_text(json.dumps(doc, indent=1, default=float), encoding="utf-8")
+    print(f"[rgb_teacher] real RGB photos ({doc['count']}): NME={figures['nme']:.4f}", flush=True)
+    return doc
 
 
 def stage_thermal_teacher(run: Run, ctx: DistContext, resume: bool = False, **kw) -> None:
@@ -278,14 +303,31 @@ def ensure_synth(run: Run) -> None:
                     opts=opts, workers=syn.workers)
 
 
+def ensure_pseudo_labels(run: Run) -> None:
+    """Write the MediaPipe pseudo-labels the config reads when their folder is missing (``all`` only)."""
+    d = run.cfg.data
+    roots = sorted({s.root for sec in (d.train, d.val, d.test, d.real_eval, d.adapt_bn) for s in sec
+                    if s.loader == "pseudo_labels" and not (Path(s.root) / "summary.json").is_file()})
+    if not roots:
+        return
+    from training.pseudolabel import DEFAULT_DATA
+    from training.pseudolabel import run as write_pseudo_labels
+
+    for root in roots:
+        print(f"[all] writing MediaPipe pseudo-labels of the real thermal faces in {DEFAULT_DATA} to {root}",
+              flush=True)
+        write_pseudo_labels(DEFAULT_DATA, Path(root))
+
+
 STAGES = {
     "rgb_teacher": stage_rgb_teacher,
     "thermal_teacher": stage_thermal_teacher,
     "student": stage_students,
+    "adapt": stage_adapt,
     "export": stage_export,
     "eval": stage_eval,
 }
-ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "export", "eval")
+ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "adapt", "export", "eval")
 
 
 def run_command(command: str, config_path, out: Optional[str] = None, resume: bool = False,
@@ -304,6 +346,7 @@ def run_command(command: str, config_path, out: Optional[str] = None, resume: bo
         if command == "all":
             if ctx.is_main:
                 ensure_synth(run)
+                ensure_pseudo_labels(run)
             ctx.barrier()
             for name in ALL_ORDER:
                 _timed(name, STAGES[name], run, ctx, resume)

@@ -43,7 +43,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real_thermal"
+DEFAULT_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real_thermal").resolve()
 SOURCE_NAMES = ("puj", "chips")
 MIN_FACE_PX = 40.0  # larger side of a Chips face box, pixels
 MIN_CONFIDENCE = 0.5  # both face flags (MediaPipe's own threshold)

@@ -200,12 +200,13 @@ def ablation_figures(ablation_dir: Path) -> Optional[Dict[str, object]]:
         return None
     doc = json.loads(path.read_text())
     timings = {}
-    for name in doc["variants"]:
-        t = ablation_dir / name / "timings.json"
+    for name, row in doc["variants"].items():
+        t = ablation_dir / name / f"seed_{row['seeds'][0]}" / "timings.json"
         if t.is_file():
             timings[name] = json.loads(t.read_text())
     doc["timings_s"] = timings
-    cfg_path = ablation_dir / "full" / "config.yaml"
+    full = doc["variants"].get("full")
+    cfg_path = ablation_dir / "full" / f"seed_{full['seeds'][0]}" / "config.yaml" if full else ablation_dir / "-"
     if cfg_path.is_file():
         import yaml
 
@@ -299,6 +300,12 @@ def targets(syn, det, abl) -> List[List[str]]:
     return out
 
 
+def _mean_std(st) -> str:
+    if not st or st.get("mean") is None:
+        return "n/a"
+    return f"{st['mean']:.4f}" + (f" +- {st['std']:.4f}" if st.get("std") is not None else "")
+
+
 def findings(syn, real, abl) -> List[str]:
     """Plain statements derived from the figures (no number typed by hand)."""
     out = []
@@ -322,15 +329,14 @@ def findings(syn, real, abl) -> List[str]:
                     f"{k.split(' ')[0]} {q['nme'] - r['nme']:+.4f} ({r['latency_ms']['1']:.2f} -> "
                     f"{q['latency_ms']['1']:.2f} ms)" for k, r, q in pairs) + ".")
     if abl:
-        v = abl["variants"]
-        full = (v.get("full") or {}).get("student") or {}
-        if full:
-            better = [n for n, r in v.items() if n != "full" and r["student"] and r["student"]["nme"] < full["nme"]]
-            worse = [n for n, r in v.items() if n != "full" and r["student"] and r["student"]["nme"] >= full["nme"]]
-            out.append(f"- Ablations (one seed, short budget): the full method's student beats {', '.join(worse) or 'none'}"
-                       f"; {', '.join(better) or 'no variant'} came out better than the full method, so at this "
-                       "budget the paper's claim that each injection helps is **not** reproduced for "
-                       f"{', '.join(better) or 'any term'}. Closing: {CLOSE_HINTS['ablation']}.")
+        said = []
+        for name, row in abl["variants"].items():
+            for readout, v in row.get("vs_full", {}).items():
+                said.append(f"{name} ({readout.replace('_', ' ')}): {v['verdict']}")
+        if said:
+            out.append("- Ablations, by the 2-pooled-std rule: " + "; ".join(said) + ". Where a row says no "
+                       "difference, this budget does not show that term helping. Closing: "
+                       f"{CLOSE_HINTS['ablation']}.")
     if real:
         out.append(f"- On the two real radiometric frames the NME is {_fmt(real['nme_gt_box'], 3)} even with a "
                    "ground-truth crop: the synthetic-to-real gap is large. Real thermal landmarks (CHARLOTTE, "
@@ -371,20 +377,21 @@ def render_markdown(syn, det, real, abl, img_rel: str) -> str:
     L += ["## Ablations (the paper's table, re-measured)", ""]
     if abl:
         b = abl.get("budget", {})
+        seeds = abl.get("seeds") or [abl["seed"]]
         L += [f"Same synthetic data, same budget for every row: thermal teacher {b.get('thermal_teacher_epochs')} "
-              f"epochs, student `{b.get('student')}` {b.get('student_epochs')} epochs, seed {abl['seed']} "
-              "(`python -m training ablate --config training/configs/ablation.yaml --out runs/ablation "
-              "--rgb-teacher runs/default/rgb_teacher/model.pt`). One seed: differences below ~0.002 NME are "
-              "within run-to-run noise and should not be read as wins.", "",
-              "| variant | thermal teacher NME | student NME | student FR@0.10 | student AUC@0.10 | vs full |",
-              "|---|---|---|---|---|---|"]
-        full = (abl["variants"].get("full") or {}).get("student") or {}
+              f"epochs, student `{b.get('student')}` {b.get('student_epochs')} epochs, seeds "
+              f"{', '.join(str(v) for v in seeds)} (`python -m training ablate --config training/configs/ablation.yaml "
+              f"--out runs/ablation --seeds {','.join(str(v) for v in seeds)}`). Mean +- standard deviation over "
+              "seeds. The KTL rows change only the thermal teacher, so its NME is their primary readout; the "
+              "student-from-scratch row is read on the student. Verdict rule: " + abl.get("rule", "") + ".", "",
+              "| variant | thermal teacher NME | student NME | seeds | verdict vs full (primary readout) |",
+              "|---|---|---|---|---|"]
         for name, row in abl["variants"].items():
-            s = row["student"] or {}
-            t = row["thermal_teacher"] or {}
-            delta = (s.get("nme", np.nan) - full.get("nme", np.nan)) if full else np.nan
-            L.append(f"| {name} | {_fmt(t.get('nme'))} | {_fmt(s.get('nme'))} | {_fmt(s.get('fr@0.10'), 3)} | "
-                     f"{_fmt(s.get('auc@0.10'), 3)} | {'' if name == 'full' else f'{delta:+.4f}'} |")
+            verdicts = "; ".join(f"{k.replace('_', ' ')}: {v['verdict']}"
+                                 + (f" ({v['diff']:+.4f})" if v.get("diff") is not None else "")
+                                 for k, v in row.get("vs_full", {}).items())
+            L.append(f"| {name} | {_mean_std(row['thermal_teacher_nme'])} | {_mean_std(row['student_nme'])} | "
+                     f"{row['student_nme']['n']} | {verdicts} |")
         L.append("")
     else:
         L += ["Not run (`python -m training ablate ...`).", ""]

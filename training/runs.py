@@ -7,7 +7,7 @@ Layout: ``<run>/config.yaml`` (the config used), ``<run>/<stage>/`` for ``rgb_te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -28,12 +28,17 @@ class RecipeMismatchError(StageOrderError):
 
 class Run:
     """``allow_recipe_mismatch``: load teachers whose recipe hash differs (``--allow-recipe-mismatch``, for a
-    deliberately reused teacher, e.g. one RGB teacher shared by ablation runs of several seeds)."""
+    deliberately reused teacher): True for every teacher, or the names of the teacher stages it applies to
+    (the ablation shares one RGB teacher between seeds, so only ``{"rgb_teacher"}``)."""
 
-    def __init__(self, cfg: TrainConfig, out: Optional[str] = None, allow_recipe_mismatch: bool = False):
+    def __init__(self, cfg: TrainConfig, out: Optional[str] = None,
+                 allow_recipe_mismatch: Union[bool, Iterable[str]] = False):
         self.cfg = cfg
         self.dir = Path(out or cfg.out_dir)
-        self.allow_recipe_mismatch = bool(allow_recipe_mismatch)
+        if isinstance(allow_recipe_mismatch, bool):
+            self.allow_recipe_mismatch = {"rgb_teacher", "thermal_teacher"} if allow_recipe_mismatch else set()
+        else:
+            self.allow_recipe_mismatch = set(allow_recipe_mismatch)
         self._datasets: Dict[str, Any] = {}
 
     def stage_dir(self, stage: str) -> Path:
@@ -77,15 +82,16 @@ class Run:
         """``load_model`` for a stage that learns from this one: refuses a checkpoint of another recipe."""
         path = self.model_path(stage)
         model = self.load_model(stage, role)
-        saved = torch.load(path, map_location="cpu", weights_only=False).get("stage_hash")
+        saved = saved_stage_hash(path)
         expected = self.cfg.stage_hash(stage)
         if saved != expected:
             line = (f"{for_stage}: teacher {path} was trained by recipe {saved or 'unknown (older checkpoint)'} but "
                     f"this config's {stage} recipe is {expected}; retrain it ('python -m training {stage}') "
                     f"or pass --allow-recipe-mismatch to use it anyway")
-            if not self.allow_recipe_mismatch:
+            if stage not in self.allow_recipe_mismatch:
                 raise RecipeMismatchError(line)
-            print(f"warning: {line.split('; ')[0]}; used anyway (--allow-recipe-mismatch)", flush=True)
+            print(f"warning: {line.split('; ')[0]}; used anyway (recipe check relaxed: "
+                  f"--allow-recipe-mismatch, or the ablation's one RGB teacher shared by every seed)", flush=True)
         return model
 
     def load_model(self, stage: str, role: str, size: Optional[str] = None) -> LandmarkNet:
@@ -105,7 +111,19 @@ class Run:
     # -- data --------------------------------------------------------------------------------------------
 
     def records(self, section: str) -> List:
-        return load_records(getattr(self.cfg.data, section))
+        """Records of a data section; ``rgb_teacher_train`` = the paired ``train`` records + ``rgb_train``.
+
+        Thermal sections may not hold RGB-only photos (they have no thermal image)."""
+        from training.data.loaders.rgb_photos import is_rgb_only
+
+        if section == "rgb_teacher_train":
+            paired = [r for r in self.records("train") if r.has_rgb]
+            return paired + load_records(self.cfg.data.rgb_train)
+        records = load_records(getattr(self.cfg.data, section))
+        if section not in ("rgb_train", "rgb_val") and any(is_rgb_only(r) for r in records):
+            raise ValueError(f"data.{section}: RGB-only photos (loader rgb_photos) belong in data.rgb_train / "
+                             f"data.rgb_val, which only the RGB teacher reads")
+        return records
 
     def dataset(self, section: str, train: bool):
         key = f"{section}:{train}"
@@ -117,12 +135,19 @@ class Run:
             aug = (AugmentConfig(**d.augment_options) if d.augment else NO_AUGMENT) if train else None
             records = self.records(section)
             if not records:
-                raise ValueError(f"data.{section}: no records found in {[s.root for s in getattr(d, section)]}")
-            negatives = d.negative_rate if train and self.cfg.models.presence else 0.0
+                raise ValueError(f"data.{section}: no records found in "
+                                 f"{[s.root for s in getattr(d, section, d.train + d.rgb_train)]}")
+            thermal = section not in ("rgb_teacher_train", "rgb_train", "rgb_val")
+            negatives = d.negative_rate if train and thermal and self.cfg.models.presence else 0.0
             self._datasets[key] = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=aug,
                                                   paired=True, split_ratio=d.split_ratio,
                                                   seed=self.cfg.seed if train else None, negative_rate=negatives)
         return self._datasets[key]
+
+
+def saved_stage_hash(path: Path) -> Optional[str]:
+    """The stage recipe hash a ``model.pt`` was saved with (None for checkpoints older than the hash)."""
+    return torch.load(path, map_location="cpu", weights_only=False).get("stage_hash")
 
 
 def negative_eval_crops(run: Run, section: str, limit: int = 0) -> np.ndarray:
@@ -152,5 +177,8 @@ def load_records(sources: List[SourceConfig]) -> List:
             recs = load_dataset(src.loader, src.root, src.split, **src.options)
         if src.limit:
             recs = recs[:src.limit]
+        if src.repeat < 1:
+            raise ValueError(f"data source {src.root}: repeat must be >= 1")
+        recs = list(recs) * int(src.repeat)
         out.extend(recs)
     return out

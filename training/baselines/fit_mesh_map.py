@@ -20,7 +20,7 @@ import numpy as np
 
 from .mesh_map import FITTED_MAP_FILE, HAND_MAP
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "rgb_faces_300w"
+DEFAULT_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "rgb_faces_300w").resolve()
 FIT_SET = "afw/afw"
 CHECK_SET = "helen/testset"
 CANDIDATES = 10  # nearest vertices (mean normalised distance) a point may be weighted over
