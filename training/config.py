@@ -55,6 +55,10 @@ class DataConfig:
     train: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="train")])
     val: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="val")])
     test: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="test")])
+    # real RGB photos with landmarks (loader rgb_photos): read by the RGB teacher stage only, mixed with the
+    # paired records of `train`; `rgb_val` is that teacher's validation and reported test set (e.g. HELEN test)
+    rgb_train: List[SourceConfig] = field(default_factory=list)
+    rgb_val: List[SourceConfig] = field(default_factory=list)
     augment: bool = True
     augment_options: Dict[str, Any] = field(default_factory=dict)  # training.data.augment.AugmentConfig fields
     val_limit: int = 256  # validation crops per epoch (0: all)

@@ -112,7 +112,19 @@ class Run:
     # -- data --------------------------------------------------------------------------------------------
 
     def records(self, section: str) -> List:
-        return load_records(getattr(self.cfg.data, section))
+        """Records of a data section; ``rgb_teacher_train`` = the paired ``train`` records + ``rgb_train``.
+
+        Thermal sections may not hold RGB-only photos (they have no thermal image)."""
+        from training.data.loaders.rgb_photos import is_rgb_only
+
+        if section == "rgb_teacher_train":
+            paired = [r for r in self.records("train") if r.has_rgb]
+            return paired + load_records(self.cfg.data.rgb_train)
+        records = load_records(getattr(self.cfg.data, section))
+        if section not in ("rgb_train", "rgb_val") and any(is_rgb_only(r) for r in records):
+            raise ValueError(f"data.{section}: RGB-only photos (loader rgb_photos) belong in data.rgb_train / "
+                             f"data.rgb_val, which only the RGB teacher reads")
+        return records
 
     def dataset(self, section: str, train: bool):
         key = f"{section}:{train}"
@@ -124,8 +136,10 @@ class Run:
             aug = (AugmentConfig(**d.augment_options) if d.augment else NO_AUGMENT) if train else None
             records = self.records(section)
             if not records:
-                raise ValueError(f"data.{section}: no records found in {[s.root for s in getattr(d, section)]}")
-            negatives = d.negative_rate if train and self.cfg.models.presence else 0.0
+                raise ValueError(f"data.{section}: no records found in "
+                                 f"{[s.root for s in getattr(d, section, d.train + d.rgb_train)]}")
+            thermal = section not in ("rgb_teacher_train", "rgb_train", "rgb_val")
+            negatives = d.negative_rate if train and thermal and self.cfg.models.presence else 0.0
             self._datasets[key] = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=aug,
                                                   paired=True, split_ratio=d.split_ratio,
                                                   seed=self.cfg.seed if train else None, negative_rate=negatives)

@@ -49,6 +49,9 @@ class AugmentConfig:
     rgb_hue: float = 0.05
     rgb_colour_prob: float = 0.8
     pair_mode: str = "independent"  # "identical": RGB gets the thermal crop's blur and noise draws
+    # occluders (hands, cups, hair, microphones): a random rectangle of flat or noisy fill on the crop
+    occlude_prob: float = 0.0
+    occlude_size: Tuple[float, float] = (0.15, 0.4)  # rectangle side, fraction of the crop side
 
     def __post_init__(self):
         if self.pair_mode not in ("identical", "independent"):
@@ -136,6 +139,23 @@ def apply_sensor(img: np.ndarray, draw: SensorDraw, quantise: bool = True) -> np
     if out is img:
         return img
     return np.clip(out, 0.0, 1.0, out=out.astype(np.float32, copy=False))
+
+
+def occlude(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Paste one occluding rectangle (prob ``occlude_prob``); the landmarks under it keep their targets,
+    so the model learns to place hidden points from the visible face, as 300-W labels require."""
+    if cfg.occlude_prob <= 0 or rng.random() >= cfg.occlude_prob:
+        return img
+    h, w = img.shape[:2]
+    rw = max(1, int(w * rng.uniform(*cfg.occlude_size)))
+    rh = max(1, int(h * rng.uniform(*cfg.occlude_size)))
+    x0, y0 = int(rng.integers(0, max(1, w - rw + 1))), int(rng.integers(0, max(1, h - rh + 1)))
+    out = img.copy()
+    shape = (rh, rw) + img.shape[2:]
+    fill = rng.uniform(0.0, 1.0, img.shape[2:] or (1,)).astype(np.float32)
+    patch = np.broadcast_to(fill, shape) + rng.normal(0.0, rng.uniform(0.0, 0.1), shape).astype(np.float32)
+    out[y0:y0 + rh, x0:x0 + rw] = np.clip(patch.reshape(shape), 0.0, 1.0)
+    return out
 
 
 class RGBColour:

@@ -29,9 +29,11 @@ from .augment import (
     apply_sensor,
     flip_crop_matrix,
     jitter_window,
+    occlude,
     sample_geometry,
     sample_sensor,
 )
+from .loaders.rgb_photos import is_rgb_only
 from .records import FaceRecord, load_thermal, read_image
 
 FAR = -1.0e4  # where unknown points are encoded (outside every crop: zero target, zero weight)
@@ -165,6 +167,11 @@ class LandmarkDataset(Dataset):
         return flip_crop_matrix(m, self.input_size[0]) if geo.flip else m
 
     def _thermal_raw(self, rec: FaceRecord):
+        if is_rgb_only(rec):  # a colour photo is never shown to a thermal model: a blank frame of its size
+            def blank():
+                img = self._rgb(rec)
+                return np.zeros(img.shape[:2], np.float32), "intensity"
+            return self._cache.get(f"blank:{rec.image_path}", blank)
         return self._cache.get(str(rec.image_path), lambda: load_thermal(rec))
 
     def _rgb(self, rec: FaceRecord) -> np.ndarray:
@@ -197,7 +204,8 @@ class LandmarkDataset(Dataset):
         pts, vis = self.points_of(rec)
         m = self.crop_transform(rec, pts, geo)
         w, h = self.input_size
-        thermal = warp(normalise(raw, kind, window), m, self.input_size)
+        rgb_only = is_rgb_only(rec)
+        thermal = np.zeros((h, w), np.float32) if rgb_only else warp(normalise(raw, kind, window), m, self.input_size)
         crop_pts = transform_points(pts, m)
         if geo.flip:
             crop_pts, vis = crop_pts[self._perm], vis[self._perm]
@@ -216,9 +224,10 @@ class LandmarkDataset(Dataset):
 
         if aug is not None:
             draw = sample_sensor(aug, rng, kind, window)
-            thermal = apply_sensor(thermal, draw)
+            if not rgb_only:
+                thermal = occlude(apply_sensor(thermal, draw), aug, rng)
             if rgb is not None:
-                rgb = self._colour(rgb, rng)
+                rgb = occlude(self._colour(rgb, rng), aug, rng)
                 rdraw = draw if aug.pair_mode == "identical" else sample_sensor(aug, rng, kind, window)
                 rgb = apply_sensor(rgb, SensorDraw(rdraw.blur_sigma, rdraw.noise_std, rdraw.noise_seed, 0))
 
