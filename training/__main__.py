@@ -22,7 +22,7 @@ import argparse
 import importlib
 import sys
 
-STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
+STAGES = ("rgb_teacher", "thermal_teacher", "student", "adapt", "eval", "export", "all")
 _REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report", "training.pseudolabel",
                "training.baselines.compare")
 

@@ -31,6 +31,7 @@ class SourceConfig:
     split: Optional[str] = "train"  # null for layouts without splits
     options: Dict[str, Any] = field(default_factory=dict)  # loader-specific keyword arguments
     limit: int = 0  # use at most this many records (0: all)
+    repeat: int = 1  # list the records this many times (a small real set among thousands of synthetic ones)
 
 
 @dataclass
@@ -59,6 +60,10 @@ class DataConfig:
     # paired records of `train`; `rgb_val` is that teacher's validation and reported test set (e.g. HELEN test)
     rgb_train: List[SourceConfig] = field(default_factory=list)
     rgb_val: List[SourceConfig] = field(default_factory=list)
+    # real thermal faces never trained on, read after training (training.real_eval): labelled frames and
+    # held-out-subject pseudo-labels; `adapt_bn` = unlabelled real faces for batch-norm statistics adaptation
+    real_eval: List[SourceConfig] = field(default_factory=list)
+    adapt_bn: List[SourceConfig] = field(default_factory=list)
     augment: bool = True
     augment_options: Dict[str, Any] = field(default_factory=dict)  # training.data.augment.AugmentConfig fields
     val_limit: int = 256  # validation crops per epoch (0: all)

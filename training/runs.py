@@ -193,5 +193,8 @@ def load_records(sources: List[SourceConfig]) -> List:
             recs = load_dataset(src.loader, src.root, src.split, **src.options)
         if src.limit:
             recs = recs[:src.limit]
+        if src.repeat < 1:
+            raise ValueError(f"data source {src.root}: repeat must be >= 1")
+        recs = list(recs) * int(src.repeat)
         out.extend(recs)
     return out

@@ -1,9 +1,10 @@
 """Stage orchestration: which stages exist, the ``all`` order, and running a command on a run directory.
 
-rgb_teacher -> thermal_teacher (KTL) -> student (MCL, every size) -> export -> eval. Each stage reads what
-the previous one saved in the run directory, so stages run one by one or all at once, and ``--resume``
-continues any of them after a kill. The stages live in ``training.train_stages``, ``training.export_stage``
-and ``training.eval_stage``; ``all`` first generates missing synthetic splits (``training.synth_splits``).
+rgb_teacher -> thermal_teacher (KTL) -> student (MCL, every size) -> adapt -> export -> eval. Each stage
+reads what the previous one saved in the run directory, so stages run one by one or all at once, and
+``--resume`` continues any of them after a kill. The stages live in ``training.train_stages``,
+``training.adapt``, ``training.export_stage`` and ``training.eval_stage``; ``all`` first generates missing
+synthetic splits (``training.synth_splits``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Optional
 
 import torch
 
+from training.adapt import stage_adapt
 from training.config import TrainConfig, load_config
 from training.distributed import DistContext, init_distributed, shutdown
 from training.eval_stage import stage_eval
@@ -25,10 +27,11 @@ STAGES = {
     "rgb_teacher": stage_rgb_teacher,
     "thermal_teacher": stage_thermal_teacher,
     "student": stage_students,
+    "adapt": stage_adapt,
     "export": stage_export,
     "eval": stage_eval,
 }
-ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "export", "eval")
+ALL_ORDER = ("rgb_teacher", "thermal_teacher", "student", "adapt", "export", "eval")
 
 
 def run_command(command: str, config_path, out: Optional[str] = None, resume: bool = False,

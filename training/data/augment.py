@@ -52,6 +52,8 @@ class AugmentConfig:
     # occluders (hands, cups, hair, microphones): a random rectangle of flat or noisy fill on the crop
     occlude_prob: float = 0.0
     occlude_size: Tuple[float, float] = (0.15, 0.4)  # rectangle side, fraction of the crop side
+    # faces whose publisher masked the background to 0 (PUJ): that background becomes smooth clutter
+    masked_background_prob: float = 0.0
 
     def __post_init__(self):
         if self.pair_mode not in ("identical", "independent"):
@@ -156,6 +158,20 @@ def occlude(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np
     patch = np.broadcast_to(fill, shape) + rng.normal(0.0, rng.uniform(0.0, 0.1), shape).astype(np.float32)
     out[y0:y0 + rh, x0:x0 + rw] = np.clip(patch.reshape(shape), 0.0, 1.0)
     return out
+
+
+def fill_background(crop: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Replace the masked pixels of a [0, 1] crop by a smooth random field (walls, bodies, clutter) with
+    a blurred seam, so that a face cut out by its publisher looks like a face in a scene again."""
+    h, w = crop.shape[:2]
+    cells = int(rng.integers(2, 7))
+    coarse = rng.uniform(0.0, 1.0, (cells, cells)).astype(np.float32)
+    field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    lo, hi = sorted(rng.uniform(0.0, 0.9, 2))
+    field = np.float32(lo) + np.clip(field, 0, 1) * np.float32(max(hi - lo, 0.05))
+    field += rng.normal(0.0, 0.02, (h, w)).astype(np.float32)
+    alpha = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
+    return np.clip(crop * (1 - alpha) + field * alpha, 0.0, 1.0).astype(np.float32)
 
 
 class RGBColour:

@@ -27,12 +27,14 @@ from .augment import (
     SensorDraw,
     adjust_pose,
     apply_sensor,
+    fill_background,
     flip_crop_matrix,
     jitter_window,
     occlude,
     sample_geometry,
     sample_sensor,
 )
+from .loaders.pseudo_labels import MASKED_BACKGROUND
 from .loaders.rgb_photos import is_rgb_only
 from .records import FaceRecord, load_thermal, read_image
 
@@ -206,6 +208,10 @@ class LandmarkDataset(Dataset):
         w, h = self.input_size
         rgb_only = is_rgb_only(rec)
         thermal = np.zeros((h, w), np.float32) if rgb_only else warp(normalise(raw, kind, window), m, self.input_size)
+        if (aug is not None and rec.extra.get(MASKED_BACKGROUND) and aug.masked_background_prob > 0
+                and rng.random() < aug.masked_background_prob):
+            masked = warp((raw <= 0).astype(np.float32), m, self.input_size, border_value=1.0) > 0.5
+            thermal = fill_background(thermal, masked, rng)
         crop_pts = transform_points(pts, m)
         if geo.flip:
             crop_pts, vis = crop_pts[self._perm], vis[self._perm]
