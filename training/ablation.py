@@ -107,8 +107,8 @@ def run_variant(base_cfg, out_dir: Path, name: str, rgb_teacher: Path, resume: b
 def shared_rgb_teacher(cfg, out_dir: Path, given: Optional[str], resume: bool) -> Path:
     """The frozen RGB teacher every variant uses: the given checkpoint, else train one in ``out_dir``."""
     from training.distributed import init_distributed, shutdown
+    from training.prepare_data import ensure_synth
     from training.runs import Run
-    from training.synth_splits import ensure_synth
     from training.train_stages import stage_rgb_teacher
 
     if given:

@@ -3,8 +3,8 @@
 rgb_teacher -> thermal_teacher (KTL) -> student (MCL, every size) -> adapt -> export -> eval. Each stage
 reads what the previous one saved in the run directory, so stages run one by one or all at once, and
 ``--resume`` continues any of them after a kill. The stages live in ``training.train_stages``,
-``training.adapt``, ``training.export_stage`` and ``training.eval_stage``; ``all`` first generates missing
-synthetic splits (``training.synth_splits``).
+``training.adapt``, ``training.export_stage`` and ``training.eval_stage``; ``all`` first writes missing
+synthetic splits and pseudo-labels (``training.prepare_data``).
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from training.config import TrainConfig, load_config
 from training.distributed import DistContext, init_distributed, shutdown
 from training.eval_stage import stage_eval
 from training.export_stage import stage_export
+from training.prepare_data import ensure_pseudo_labels, ensure_synth
 from training.runs import Run
-from training.synth_splits import ensure_synth
 from training.train_stages import stage_rgb_teacher, stage_students, stage_thermal_teacher
 
 STAGES = {
@@ -50,6 +50,7 @@ def run_command(command: str, config_path, out: Optional[str] = None, resume: bo
         if command == "all":
             if ctx.is_main:
                 ensure_synth(run)
+                ensure_pseudo_labels(run)
             ctx.barrier()
             for name in ALL_ORDER:
                 _timed(name, STAGES[name], run, ctx, resume)

@@ -1,4 +1,4 @@
-"""Generate the synthetic splits a config reads when they are missing (what ``all`` does first)."""
+"""Derived data a config reads, written when missing before ``all`` trains: synthetic splits, pseudo-labels."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,3 +32,19 @@ def ensure_synth(run: Run) -> None:
         print(f"[all] generating synthetic split {split!r} ({syn.counts[split]} faces) in {root}", flush=True)
         write_split(Path(root), split, syn.counts[split], seed=syn.seed + SPLIT_SEED_OFFSET.get(split, 3000),
                     opts=opts, workers=syn.workers)
+
+
+def ensure_pseudo_labels(run: Run) -> None:
+    """Write the MediaPipe pseudo-labels the config reads when their folder is missing (``all`` only)."""
+    d = run.cfg.data
+    roots = sorted({s.root for sec in (d.train, d.val, d.test, d.real_eval, d.adapt_bn) for s in sec
+                    if s.loader == "pseudo_labels" and not (Path(s.root) / "summary.json").is_file()})
+    if not roots:
+        return
+    from training.pseudolabel import DEFAULT_DATA
+    from training.pseudolabel import run as write_pseudo_labels
+
+    for root in roots:
+        print(f"[all] writing MediaPipe pseudo-labels of the real thermal faces in {DEFAULT_DATA} to {root}",
+              flush=True)
+        write_pseudo_labels(DEFAULT_DATA, Path(root))
