@@ -29,8 +29,8 @@ _REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report"
 
 def _run_stage(args: argparse.Namespace) -> int:
     from training.config import ConfigError, load_config
-    from training.pipeline import run_command
     from training.runs import StageOrderError
+    from training.stages import run_command
 
     try:
         cfg = load_config(args.config, overrides=args.set)

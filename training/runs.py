@@ -6,6 +6,7 @@ Layout: ``<run>/config.yaml`` (the config used), ``<run>/<stage>/`` for ``rgb_te
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -15,7 +16,7 @@ import yaml
 
 from training.checkpoint import save_atomic
 from training.config import SourceConfig, TrainConfig
-from training.models import LandmarkNet, build_model
+from training.models import LandmarkNet, build_model, count_flops, count_params
 
 
 class StageOrderError(RuntimeError):
@@ -143,6 +144,21 @@ class Run:
                                                   paired=True, split_ratio=d.split_ratio,
                                                   seed=self.cfg.seed if train else None, negative_rate=negatives)
         return self._datasets[key]
+
+
+def write_model_sizes(run: Run) -> Dict[str, Dict[str, float]]:
+    """Parameters and FLOPs (one crop) of every model of the config -> <run>/models.json."""
+    d = run.cfg.data
+    out = {}
+    for role, size in [("rgb_teacher", None), ("thermal_teacher", None)] + [
+            ("student", s) for s in run.cfg.models.students]:
+        model = run.new_model(role, size)
+        name = role if size is None else f"student_{size}"
+        out[name] = {"params": count_params(model),
+                     "flops": count_flops(model, tuple(d.input_size), model.in_channels)}
+    run.dir.mkdir(parents=True, exist_ok=True)
+    (run.dir / "models.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return out
 
 
 def saved_stage_hash(path: Path) -> Optional[str]:
