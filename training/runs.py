@@ -179,6 +179,31 @@ def negative_eval_crops(run: Run, section: str, limit: int = 0) -> np.ndarray:
     return np.stack([ds[i]["thermal"].numpy() for i in range(len(ds))]).astype(np.float32)
 
 
+# data sections each command reads (others fail, if they must, with one line from the loader)
+DATA_SECTIONS = {"rgb_teacher": ("train", "val", "rgb_train", "rgb_val"), "thermal_teacher": ("train", "val"),
+                 "student": ("train", "val"), "adapt": ("adapt_bn",), "eval": ("test",),
+                 "all": ("train", "val", "test", "rgb_train", "rgb_val", "real_eval", "adapt_bn")}
+GENERATED_BY_ALL = ("synth", "pseudo_labels")  # loaders whose data ``all`` creates when it is missing
+
+
+def missing_data_paths(cfg: TrainConfig, command: str) -> List[str]:
+    """One line per configured data root that does not exist (what to fix), before anything runs.
+
+    Roots that ``all`` generates (synthetic set with ``generate_if_missing``, pseudo-labels) are not
+    missing for ``all``."""
+    lines = []
+    for section in DATA_SECTIONS.get(command, ()):
+        for i, src in enumerate(getattr(cfg.data, section, []) or []):
+            if not src.root or Path(src.root).expanduser().exists():
+                continue
+            if command == "all" and src.loader in GENERATED_BY_ALL and (
+                    src.loader != "synth" or cfg.data.synth.generate_if_missing):
+                continue
+            hint = " (python -m training synth ... creates it, or run 'all')" if src.loader == "synth" else ""
+            lines.append(f"data.{section}[{i}]: {src.root} not found (loader {src.loader}){hint}")
+    return lines
+
+
 def load_records(sources: List[SourceConfig]) -> List:
     """Records of every source (``loader`` names a kind of ``training.data.loaders.load_dataset``)."""
     from training.data.loaders import load_dataset
