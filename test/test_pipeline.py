@@ -322,3 +322,56 @@ def test_tiny_and_odd_frames(model_path, shape):
     a = (np.random.default_rng(0).random(shape) * 20 + 20).astype(np.float32)
     r = pipe.process_array(a, "32FC1", 0.0)
     assert r.faces == [] and (r.width, r.height) == (shape[1], shape[0])
+
+
+def _with_meta(src, dst, sidecar=None, **changes):
+    """A copy of the model at ``dst`` with metadata fields changed; ``sidecar`` (any JSON value) beside it."""
+    import json
+
+    m = onnx.load(str(src))
+    for prop in m.metadata_props:
+        if prop.key == META_KEY:
+            doc = json.loads(prop.value)
+            doc.update(changes)
+            prop.value = json.dumps(doc)
+    onnx.save(m, str(dst))
+    if sidecar is not None:
+        Path(dst).with_suffix(".json").write_text(json.dumps(sidecar))
+    return dst
+
+
+@pytest.mark.parametrize("changes,needle", [
+    ({"input_std": 0}, "field 'input_std' must be > 0, got 0"),
+    ({"input_std": float("nan")}, "field 'input_std' must be a finite number, got nan"),
+    ({"crop_scale": 0}, "field 'crop_scale' must be in [0.5, 4]"),
+    ({"outputs": ["simcc_x"]}, "field 'outputs' must be a list of at least 2 output names"),
+    ({"trained": "false"}, "field 'trained' must be a boolean (true or false), got 'false' (a string)"),
+    ({"num_points": "70"}, "field 'num_points' must be an integer, got '70' (a string)"),
+    ({"input_size": [96]}, "field 'input_size' must be [width, height]"),
+    ({"scheme": "nope"}, "field 'scheme' 'nope' is not a known landmark scheme"),
+    ({"split_ratio": None}, "field 'split_ratio' must be a finite number, got None (null)"),
+])
+def test_bad_metadata_is_refused_at_load_in_one_line(tmp_path, model_path, changes, needle):
+    p = _with_meta(model_path, tmp_path / "bad.onnx", **changes)
+    with pytest.raises(ModelError) as e:
+        Pipeline(PipelineConfig(model_path=str(p)))
+    text = str(e.value)
+    assert needle in text and str(p) in text and "\n" not in text, text
+
+
+def test_sidecar_problems(tmp_path, model_path):
+    import json
+
+    meta = json.loads(next(p.value for p in onnx.load(str(model_path)).metadata_props if p.key == META_KEY))
+    for doc, needle in (([1, 2], "metadata must be a JSON object, got [1, 2] (a list)"),
+                        ({**meta, "input_std": 0.5}, "disagree on 'input_std' (0.25 vs 0.5)")):
+        p = _with_meta(model_path, tmp_path / "s.onnx", sidecar=doc)
+        with pytest.raises(ModelError) as e:
+            Pipeline(PipelineConfig(model_path=str(p)))
+        assert needle in str(e.value) and "s.json" in str(e.value), str(e.value)
+    p = _with_meta(model_path, tmp_path / "s.onnx", sidecar={**meta, "metrics": {"nme": 9.0}})
+    pipe = Pipeline(PipelineConfig(model_path=str(p)))  # only a reporting field differs: a warning
+    assert any("differs from the model's embedded metadata on metrics" in w for w in pipe.startup_warnings)
+    (tmp_path / "s.json").write_text("{not json")
+    with pytest.raises(ModelError, match="s.json: not valid JSON"):
+        Pipeline(PipelineConfig(model_path=str(p)))

@@ -73,6 +73,42 @@ def test_bad_models_stop_startup_with_a_clear_error(tmp_path):
     assert proc.returncode != 0 and "max_faces" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
+@needs_exe
+def test_bad_metadata_and_parameters_are_one_line_at_startup(tmp_path):
+    good = make_fixed_landmark_model(tmp_path / "good.onnx")
+    zero_std = _rewrite_meta(good, tmp_path / "zero_std.onnx", input_std=0)
+    bad_yaml = tmp_path / "params.yaml"
+    bad_yaml.write_text("thermal_fld_node:\n  ros__parameters:\n    max_faces: [3\n")
+    cases = [(["-p", f"model_path:={zero_std}"], "field 'input_std' must be > 0"),
+             (["-p", f"model_path:={good}", "-p", "palette:=foo"], "palette='foo' is not one of: auto"),
+             (["-p", f"model_path:={good}", "-p", "max_faces:=abc"], "parameter max_faces must be an integer"),
+             (["-p", f"model_path:={good}", "-p", "qos_reliability:=fast"], "qos_reliability='fast' is not one of"),
+             (["--params-file", str(bad_yaml)], f"parameters file {bad_yaml}: invalid YAML at line 4")]
+    for args, words in cases:
+        proc = subprocess.run([EXE, "--ros-args", "-r", "__ns:=/startup_test", *args], capture_output=True, text=True,
+                              timeout=30)
+        assert proc.returncode != 0, f"{args}: node started"
+        lines = [ln for ln in proc.stderr.splitlines() if "cannot start" in ln]
+        assert len(lines) == 1 and words in lines[0], proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    # An unknown name does not stop the node: one warning with the closest known name.
+    proc = subprocess.Popen([EXE, "--ros-args", "-r", "__ns:=/startup_test", "-p", f"model_path:={good}",
+                             "-p", "max_facez:=5"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen, deadline = [], time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "subscribed to" in line or not line:
+                break
+        text = "".join(seen)
+        assert "unknown parameter 'max_facez' ignored (did you mean max_faces?)" in text, text
+        assert proc.poll() is None, text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def _rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status", encoding="ascii") as fh:
         for line in fh:

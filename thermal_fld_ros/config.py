@@ -7,6 +7,7 @@ same configuration from a dict or the node's YAML.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterable, List
@@ -86,7 +87,7 @@ class PipelineConfig:
                                        for k in unknown))
         cfg = cls()
         for k, v in d.items():
-            setattr(cfg, k, _coerce(k, getattr(cfg, k), v))
+            setattr(cfg, k, coerce_param(k, getattr(cfg, k), v))
         cfg.validate()
         return cfg
 
@@ -128,18 +129,29 @@ def closest_name(name: str, known: Iterable[str]) -> str:
     return f" (did you mean {match[0]}?)" if match else ""
 
 
-def _coerce(name: str, current: Any, value: Any) -> Any:
+def expected_type(default: Any) -> str:
+    """What a parameter with this default takes, in words (for one-line refusals)."""
+    for typ, words in ((bool, "a bool (true/false)"), (int, "an integer"), (float, "a number"),
+                       (list, "a list of strings"), (str, "a string")):
+        if isinstance(default, typ):
+            return words
+    return type(default).__name__
+
+
+def coerce_param(name: str, current: Any, value: Any) -> Any:
+    """``value`` as the type of ``current`` (an int for a float is fine), or ValueError naming ``name``."""
     if isinstance(current, bool):
         if isinstance(value, bool):
             return value
-        raise ValueError(f"parameter {name} must be a bool, got {value!r}")
+        raise ValueError(f"parameter {name} must be {expected_type(current)}, got {value!r}")
     if isinstance(current, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                int(value) != value:
             raise ValueError(f"parameter {name} must be an integer, got {value!r}")
         return int(value)
     if isinstance(current, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"parameter {name} must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"parameter {name} must be a finite number, got {value!r}")
         return float(value)
     if isinstance(current, list):
         if isinstance(value, str):

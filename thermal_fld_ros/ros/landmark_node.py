@@ -17,7 +17,6 @@ import rclpy
 import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PolygonStamped, PoseStamped
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -32,7 +31,7 @@ from thermal_fld_ros.pipeline import Pipeline
 from thermal_fld_ros.ros import face_messages, face_table
 from thermal_fld_ros.ros.diagnostics import NodeStats, diagnostic_array
 from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array
-from thermal_fld_ros.ros.parameters import declare, landmark_node_params
+from thermal_fld_ros.ros.parameters import declare, init_ros, landmark_node_params, refuse_runtime_changes
 from thermal_fld_ros.types import BAD_FRAME_REASONS, FrameStatus, Issue, Reason
 
 NODE_NAME = "thermal_fld_node"
@@ -45,6 +44,7 @@ def _stamp_s(stamp) -> float:
 
 class ThermalFldNode(Node):
     def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        kwargs.setdefault("allow_undeclared_parameters", True)  # unknown names reach our callback's refusal
         super().__init__(node_name, **kwargs)
         specs = landmark_node_params()
         values = declare(self, specs)
@@ -57,7 +57,7 @@ class ThermalFldNode(Node):
         self.providers = ",".join(getattr(self.pipeline.model, "providers", cfg.providers))
         for w in self.pipeline.startup_warnings:
             self.get_logger().warning(w)
-        self.add_on_set_parameters_callback(self._refuse_runtime_changes)
+        self.add_on_set_parameters_callback(refuse_runtime_changes(self.get_name(), specs))
 
         self.stats = NodeStats()
         self._last_log: Dict[str, float] = {}
@@ -70,9 +70,7 @@ class ThermalFldNode(Node):
         self._warned_zero_stamp = False
         self._bad_reported = 0
 
-        reliability = str(self.p["qos_reliability"]).lower()
-        if reliability not in ("best_effort", "reliable"):
-            raise ValueError(f"qos_reliability must be best_effort or reliable, got {reliability!r}")
+        reliability = self.p["qos_reliability"]  # one of its choices (checked by declare)
         self._best_effort = reliability == "best_effort"
         self._warned_large = False
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(self.p["qos_depth"]),
@@ -98,13 +96,6 @@ class ThermalFldNode(Node):
                                f"{self.image_topic} ({reliability}, depth {self.p['qos_depth']})")
 
     # ------------------------------------------------------------------ callbacks
-    def _refuse_runtime_changes(self, params) -> SetParametersResult:
-        names = {s.name for s in landmark_node_params()}
-        if any(p.name in names for p in params):
-            return SetParametersResult(successful=False, reason="thermal_fld_node reads its parameters at "
-                                       "start-up: restart the node (or relaunch) to change them")
-        return SetParametersResult(successful=True)
-
     def _on_image(self, msg: Image) -> None:
         self.stats.on_receive()
         if self._best_effort and not self._warned_large and len(msg.data) > LARGE_FRAME_BYTES:
@@ -158,7 +149,7 @@ class ThermalFldNode(Node):
         self._calibration = cal
         self.pipeline.set_calibration(cal)
         k = cal.K
-        self.get_logger().info(f"camera_info: fx={k[0, 0]:.1f} fy={k[1, 1]:.1f} cx={k[0, 2]:.1f} cy={k[1, 2]:.1f} "
+        self.get_logger().info(f"camera_info: fx={k[0, 0]:.6g} fy={k[1, 1]:.6g} cx={k[0, 2]:.6g} cy={k[1, 2]:.6g} "
                                f"for {cal.width}x{cal.height}, {len(cal.D)} distortion coefficients")
 
     def _stamp(self, msg: Image, rx: float) -> Optional[float]:
@@ -276,7 +267,10 @@ class ThermalFldNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    problem = init_ros(args, NODE_NAME)
+    if problem is not None:
+        print(f"[{NODE_NAME}] cannot start: {problem}", file=sys.stderr, flush=True)
+        return 1
     try:
         node = ThermalFldNode()
     except Exception as exc:  # noqa: BLE001 - model/parameter problems: one clear line, exit non-zero

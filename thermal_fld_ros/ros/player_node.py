@@ -26,7 +26,7 @@ from thermal_fld_ros.camera_model import (
 )
 from thermal_fld_ros.file_source import FileSource, SourceError
 from thermal_fld_ros.ros.image_conversion import array_to_image
-from thermal_fld_ros.ros.parameters import PLAYER_PARAMS, declare
+from thermal_fld_ros.ros.parameters import PLAYER_PARAMS, declare, init_ros, refuse_runtime_changes
 
 
 def camera_info_msg(header, width: int, height: int, k: np.ndarray, d: Optional[np.ndarray],
@@ -46,8 +46,10 @@ def camera_info_msg(header, width: int, height: int, k: np.ndarray, d: Optional[
 
 class ThermalImagePlayer(Node):
     def __init__(self, **kwargs):
+        kwargs.setdefault("allow_undeclared_parameters", True)  # unknown names reach our callback's refusal
         super().__init__("thermal_image_player", **kwargs)
         self.params = declare(self, PLAYER_PARAMS)
+        self.add_on_set_parameters_callback(refuse_runtime_changes(self.get_name(), PLAYER_PARAMS))
         p = self.params
         self.source = FileSource(p["source"], p["float_scale"], p["float_offset"])
         self.calib: Optional[Calibration] = load_calibration(p["camera_info_file"]) if p["camera_info_file"] else None
@@ -101,7 +103,10 @@ class ThermalImagePlayer(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    problem = init_ros(args, "thermal_image_player")
+    if problem is not None:
+        print(f"thermal_image_player: cannot start: {problem}", file=sys.stderr, flush=True)
+        return 2
     try:
         node = ThermalImagePlayer()
     except (OSError, ValueError, SourceError, CameraInfoError) as exc:
