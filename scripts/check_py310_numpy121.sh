@@ -11,4 +11,5 @@ VENV=${VENV310:-/tmp/thermal_fld_py310}
 "$VENV/bin/pip" install -q "numpy==1.21.6" "opencv-python-headless==4.6.0.66" "onnxruntime<1.17" pyyaml tqdm \
     "pytest==8.4.2" "onnx==1.14.1"
 PYTHONPATH="$PWD" "$VENV/bin/python" -m pytest -q -p no:cacheprovider test/test_frames.py test/test_pose.py \
-    test/test_smoothing.py test/test_pipeline.py test/test_detector.py test/test_cli.py
+    test/test_smoothing.py test/test_pipeline.py test/test_detector.py test/test_cli.py \
+    test/test_file_source.py test/test_camera_model.py
