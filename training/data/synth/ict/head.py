@@ -53,7 +53,8 @@ def make_ict_head(rig: Rig, rng: np.random.Generator, identity_set: str, express
     ew = np.zeros(len(rig.expression_names), np.float32)
     for k, w in expr.items():
         ew[names[k]] = w
-    flat = rig.neutral.reshape(-1) + p.identity @ rig.identity + ew @ rig.expression
+    used = np.nonzero(ew)[0]  # a few expressions at a time: skip the zero rows of the basis
+    flat = rig.neutral.reshape(-1) + p.identity[:len(rig.identity)] @ rig.identity + ew[used] @ rig.expression[used]
     scale = float(np.clip(rng.normal(1.0, 0.04), 0.9, 1.1))
     v = to_model_frame(flat.reshape(-1, 3).astype(np.float64)) * scale
     v -= (v[rig.pupils[0]] + v[rig.pupils[1]]) / 2.0
@@ -97,14 +98,6 @@ def landmarks_3d(rig: Rig, head: IctHead, seen=None) -> np.ndarray:
     return pts
 
 
-def vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for c in range(3):
-        np.add.at(n, f[:, c], fn)
-    return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-12)
-
-
 def vertex_temperature(rig: Rig, head: IctHead, ambient: float, breath: float) -> np.ndarray:
     """(K,) apparent-before-emissivity surface temperature (deg C) per vertex."""
     s = head.thermal
@@ -124,7 +117,7 @@ def vertex_temperature(rig: Rig, head: IctHead, ambient: float, breath: float) -
     eye = g[:, R["sclera"]] > 0.5
     t = np.where(eye, skin + 0.6, t)  # cornea ~ 34.5-35.5 C
     acc = head.acc
-    hair = _hair_cover(rig, head)
+    hair = head.extra.setdefault("hair_cover", _hair_cover(rig, head))
     hair_t = ambient + acc.hair_k * (t - ambient)
     t = t + hair * (hair_t - t)
     if acc.beard > 0:
@@ -174,7 +167,7 @@ def vertex_albedo(rig: Rig, head: IctHead) -> np.ndarray:
     c = mix(c, g[:, R["sclera"]], np.array([0.88, 0.86, 0.84]))
     c = mix(c, g[:, R["iris"]], s.iris)
     c = mix(c, g[:, R["pupil"]], np.array([0.02, 0.02, 0.02]))
-    c = mix(c, _hair_cover(rig, head), s.hair)
+    c = mix(c, head.extra["hair_cover"], s.hair)
     acc = head.acc
     if acc.beard > 0:
         c = mix(c, 0.7 * acc.beard * g[:, R["beard"]], s.hair)

@@ -19,11 +19,10 @@ from training.data.synth.ict.head import (
     landmarks_3d,
     make_ict_head,
     vertex_albedo,
-    vertex_normals,
     vertex_temperature,
 )
 from training.data.synth.ict.rig import JAW_FIXED, Rig, load_rig
-from training.data.synth.ict.zbuffer import ZBuffer, rasterise
+from training.data.synth.ict.zbuffer import ZBuffer, rasterise, vertex_normals
 from training.data.synth.sensor import HFOVS, SENSOR_SIZES, agc8, apply_sensor, sample_sensor, to_counts
 
 FACE_WIDTH_M = 0.15

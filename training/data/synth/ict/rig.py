@@ -31,6 +31,7 @@ IRIS_L = (22221, 23021)
 IRIS_R = (23791, 24591)
 RENDERED = (FACE, HEAD_NECK, MOUTH_SOCKET, EYEBALL_L, EYEBALL_R)  # no eyelashes, lacrimal or blend meshes
 FULL_VERTEX_COUNT = 26719
+IDENTITY_MODES = 60  # modes 60..99 move vertices by < 0.1 mm RMS each: not worth their time
 JAW_FIXED = (8,)  # the chin stays on its vertex; the other 16 jaw points march to the outline
 
 # region channels of ``Rig.regions``
@@ -159,7 +160,8 @@ def build_rig(model: IctModel) -> Rig:
         regions[:, R["iris"]] = np.maximum(regions[:, R["iris"]], ir & (d < 0.62))
         regions[:, R["pupil"]] = np.maximum(regions[:, R["pupil"]], ir & (d < 0.22))
     return Rig(keep, faces, v.astype(np.float32),
-               model.identity[:, keep].astype(np.float32).reshape(len(model.identity), -1),
+               model.identity[:IDENTITY_MODES, keep].astype(np.float32).reshape(
+                   min(IDENTITY_MODES, len(model.identity)), -1),
                model.expression[:, keep].astype(np.float32).reshape(len(model.expression), -1),
                model.expression_names, lm, _jaw_rows(v, lm, FACE[1]), pupils, regions.astype(np.float32), eye,
                model.source)

@@ -81,3 +81,28 @@ def rasterise(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, width: int, heig
     with np.errstate(divide="ignore"):
         depth = np.where(inv_depth > 0, 1.0 / np.maximum(inv_depth, 1e-30), np.inf).astype(np.float32)
     return ZBuffer(tri, bary, depth)
+
+
+@numba.njit(cache=True, nogil=True)
+def _normals(v, faces, out):
+    for f in range(faces.shape[0]):
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        e1x, e1y, e1z = v[b, 0] - v[a, 0], v[b, 1] - v[a, 1], v[b, 2] - v[a, 2]
+        e2x, e2y, e2z = v[c, 0] - v[a, 0], v[c, 1] - v[a, 1], v[c, 2] - v[a, 2]
+        nx, ny, nz = e1y * e2z - e1z * e2y, e1z * e2x - e1x * e2z, e1x * e2y - e1y * e2x
+        for i in (a, b, c):
+            out[i, 0] += nx
+            out[i, 1] += ny
+            out[i, 2] += nz
+    for i in range(out.shape[0]):
+        n = np.sqrt(out[i, 0] ** 2 + out[i, 1] ** 2 + out[i, 2] ** 2) + 1e-12
+        out[i, 0] /= n
+        out[i, 1] /= n
+        out[i, 2] /= n
+
+
+def vertex_normals(v: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals (the triangles' winding decides the side)."""
+    out = np.zeros((len(v), 3), np.float64)
+    _normals(np.ascontiguousarray(v, np.float64), np.ascontiguousarray(faces, np.int64), out)
+    return out
