@@ -14,7 +14,7 @@ MODES=${2:-both}
 "$PY310" --version >/dev/null 2>&1 || PY310=/root/.pyenv/versions/3.10.13/bin/python
 APT_NUMPY=1.21.5  # Ubuntu 22.04's python3-numpy
 TESTS=(test/test_frames.py test/test_pose.py test/test_smoothing.py test/test_pipeline.py test/test_detector.py
-       test/test_cli.py test/test_bundled_model.py
+       test/test_cli.py test/test_file_source.py test/test_camera_model.py test/test_memory.py test/test_bundled_model.py
        # needs rclpy (no ROS wheels for Python 3.10 here); the node is tested in the main venv
        --deselect test/test_bundled_model.py::test_node_publishes_accurate_landmarks_with_the_bundled_model)
 status=0

@@ -82,7 +82,7 @@ def test_npy_stack_plays_once_with_approximated_camera_info(ros, tmp_path):
     player = add(_player(ctx, "/p1", source=str(tmp_path / "clip.npy"), rate_hz=50.0, loop=False,
                          frame_id="lepton_optical"))
     assert _wait(lambda: player.finished and len(imgs.msgs) == 5), (player.published, len(imgs.msgs))
-    assert [m.encoding for m in imgs.msgs] == ["mono16"] * 5
+    assert [m.encoding for m in imgs.msgs] == ["16UC1"] * 5  # the CLI's rule for uint16 (file_source)
     np.testing.assert_array_equal(image_to_array(imgs.msgs[3]), stack[3])
     assert all(m.header.frame_id == "lepton_optical" for m in imgs.msgs)
     stamps = [m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec for m in imgs.msgs]
@@ -152,7 +152,8 @@ def test_player_feeds_the_node_end_to_end(ros, tmp_path):
     assert _wait(lambda: len(faces.msgs) >= 5), f"{len(faces.msgs)} results for 6 frames"
     rows = face_table.decode(faces.msgs[-1])
     assert len(rows) == 1 and faces.msgs[-1].header.frame_id == "thermal_optical"
-    assert node._K is not None  # camera_info from the player reached the pipeline
+    assert node._calibration is not None  # camera_info from the player reached the pipeline
+    assert node.pipeline.intrinsics_source == "camera_info"
 
 
 def test_bad_source_exits_with_a_clear_error(tmp_path):

@@ -113,3 +113,30 @@ def test_export_with_presence_output_and_runtime_loads_it(tmp_path):
 
         pts, scores = LandmarkModel(path, intra_op_threads=1).predict(np.full((2, SIZE[1], SIZE[0]), 0.5, np.float32))
         assert pts.shape == (2, n, 2)
+
+
+def test_presence_eval_on_real_boxed_frames(tmp_path):
+    """``presence-eval`` crops true faces and non-faces of real frames and reads the model's output."""
+    from training.detection_eval import DEFAULT_DATA
+
+    if not (DEFAULT_DATA / "images").is_dir():
+        pytest.skip(f"real boxed frames not present ({DEFAULT_DATA})")
+    from thermal_fld_ros.schemes import get_scheme
+    from training import export as E
+    from training.config import config_from_dict
+    from training.presence_eval import evaluate_presence
+
+    n = get_scheme("ibug70").num_points
+    net = build_model({"arch": "mobile", "width_mult": 0.25, "out_channels": 8}, 1, n, SIZE, head_hidden=16,
+                      presence=True).eval()
+    path = E.export_onnx(net, tmp_path / "p.onnx", SIZE)
+    cfg = config_from_dict({"data": {"input_size": list(SIZE)}})
+    E.write_meta(path, E.build_meta(cfg, "p", n, outputs=E.output_names(net)))
+    res = evaluate_presence(path, DEFAULT_DATA, limit=4)
+    r = res["at"]["0.5"]
+    assert res["frames"] == 4 and r["faces"] >= 4 and r["non_faces"] > 0 and 0.0 <= r["auc"] <= 1.0
+    plain = build_model({"arch": "mobile", "width_mult": 0.25, "out_channels": 8}, 1, n, SIZE, head_hidden=16).eval()
+    path2 = E.export_onnx(plain, tmp_path / "q.onnx", SIZE)
+    E.write_meta(path2, E.build_meta(cfg, "q", n))
+    with pytest.raises(ValueError, match="no 'presence' output"):
+        evaluate_presence(path2, DEFAULT_DATA, limit=1)

@@ -24,24 +24,32 @@ import sys
 
 STAGES = ("rgb_teacher", "thermal_teacher", "student", "adapt", "eval", "export", "all")
 _REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report", "training.pseudolabel",
-               "training.baselines.compare")
+               "training.baselines.compare", "training.presence_eval")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
     from training.config import ConfigError, load_config
-    from training.pipeline import run_command
     from training.runs import StageOrderError
+    from training.stages import run_command
 
     try:
         cfg = load_config(args.config, overrides=args.set)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    from training.data.loaders.common import DatasetError
+    from training.runs import missing_data_paths
+
+    missing = missing_data_paths(cfg, args.command)
+    for line in missing:  # every missing path, one line each
+        print(f"error: {line}", file=sys.stderr)
+    if missing:
+        return 2
     try:
         return run_command(args.command, args.config, out=args.out, resume=args.resume, cfg=cfg,
                            allow_recipe_mismatch=args.allow_recipe_mismatch)
-    except StageOrderError as exc:  # missing or foreign teacher: one line, not a traceback
-        print(f"error: {exc}", file=sys.stderr)
+    except (StageOrderError, FileNotFoundError, NotADirectoryError, DatasetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # missing/foreign teacher, missing or bad data: one line
         return 2
 
 

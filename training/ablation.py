@@ -77,8 +77,10 @@ def run_variant(base_cfg, out_dir: Path, name: str, rgb_teacher: Path, resume: b
     config by ``check_rgb_teacher``; its seed may differ from ``seed``, so only that teacher's recipe check is
     relaxed here (the variant's own thermal teacher -> student step is still checked)."""
     from training.distributed import init_distributed, shutdown
-    from training.pipeline import stage_eval, stage_export, stage_students, stage_thermal_teacher
+    from training.eval_stage import stage_eval
+    from training.export_stage import stage_export
     from training.runs import Run
+    from training.train_stages import stage_students, stage_thermal_teacher
 
     seed = base_cfg.seed if seed is None else int(seed)
     cfg = variant_config(base_cfg, name, seed)
@@ -105,8 +107,9 @@ def run_variant(base_cfg, out_dir: Path, name: str, rgb_teacher: Path, resume: b
 def shared_rgb_teacher(cfg, out_dir: Path, given: Optional[str], resume: bool) -> Path:
     """The frozen RGB teacher every variant uses: the given checkpoint, else train one in ``out_dir``."""
     from training.distributed import init_distributed, shutdown
-    from training.pipeline import ensure_synth, stage_rgb_teacher
+    from training.prepare_data import ensure_synth
     from training.runs import Run
+    from training.train_stages import stage_rgb_teacher
 
     if given:
         path = Path(given)

@@ -93,9 +93,9 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
     last = out_dir / "last.pt"
     best_path = out_dir / "best.pt"
     best_nme = math.inf
-    if resume and last.is_file():
-        state = ckpt.load(last)
-        objective.load_trainable_state(state["objective"])
+    state = ckpt.load_resume(last, name, lambda s: objective.load_trainable_state(s["objective"]),
+                             verbose=ctx.is_main) if resume else None
+    if state is not None:
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
@@ -105,6 +105,7 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         if ctx.is_main:
             print(f"[{name}] resuming after epoch {start_epoch}/{stage.epochs} (step {step})", flush=True)
     elif ctx.is_main:
+        resume = False  # nothing to resume from: the logs below start afresh too
         out_dir.mkdir(parents=True, exist_ok=True)
         for stale in ("steps.csv", "epochs.json", "best.pt"):
             (out_dir / stale).unlink(missing_ok=True)
@@ -159,9 +160,10 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         history.append(record)
         rngs = _gather_rng(ctx)
         if ctx.is_main:  # checkpoint first: the epoch counts as finished once it is saved
-            ckpt.save_atomic({"epoch": epoch + 1, "step": step, "objective": objective.trainable_state(),
-                              "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                              "history": history, "rows": rows, "rng": rngs, "best_val_nme": best_nme}, last)
+            ckpt.save_keeping_previous({"epoch": epoch + 1, "step": step, "objective": objective.trainable_state(),
+                                        "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                                        "history": history, "rows": rows, "rng": rngs, "best_val_nme": best_nme},
+                                       last)
             _append_log(log_path, rows)
             (out_dir / "epochs.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
             print(f"[{name}] epoch {epoch + 1}/{stage.epochs} " + " ".join(

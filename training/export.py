@@ -96,15 +96,27 @@ def build_meta(cfg, model_name: str, num_points: int, metrics: Optional[Dict[str
                              model_name=model_name, recipe=recipe, metrics=dict(metrics or {}))
 
 
+TERMS = {
+    "synth": "synthetic faces from training.data.synth, generated here (procedural head, or the ICT-FaceKit "
+             "face model: MIT licence, USC Institute for Creative Technologies)",
+    "rgb_photos": "real RGB photos; for 300-W (HELEN, AFW): iBUG 300-W annotations for research purposes only, "
+                  "no commercial use; photos under their datasets' research terms (Flickr)",
+    "pseudo_labels": "real thermal faces labelled by MediaPipe's face mesh (Apache-2.0); PUJ LWIR faces: no data "
+                     "licence stated, internal research use; Chips Thermal Face: non-commercial",
+}
+
+
 def data_terms(cfg) -> list:
-    """Which data trained the model and under which terms (carried into the model's metadata)."""
+    """Every data source that shaped the model, with its role and terms (carried into the model's metadata).
+
+    Roles: ``train`` (thermal teacher and students), ``rgb_teacher`` (real photos the RGB teacher learnt from,
+    whose knowledge KTL moves into thermal), ``adapt_bn`` (unlabelled real faces for batch-norm statistics)."""
+    d = cfg.data
     out = []
-    for src in cfg.data.train:
-        if src.loader == "synth":
-            terms = "synthetic faces from training.data.synth (generated here; no third-party images)"
-        else:
-            terms = f"the {src.loader} dataset's own licence applies (see docs/datasets.md)"
-        out.append({"loader": src.loader, "root": src.root, "split": src.split, "terms": terms})
+    for role, sources in (("train", d.train), ("rgb_teacher", d.rgb_train), ("adapt_bn", d.adapt_bn)):
+        for src in sources:
+            terms = TERMS.get(src.loader, f"the {src.loader} dataset's own licence applies (see docs/datasets.md)")
+            out.append({"role": role, "loader": src.loader, "root": src.root, "split": src.split, "terms": terms})
     return out
 
 

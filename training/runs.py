@@ -6,6 +6,7 @@ Layout: ``<run>/config.yaml`` (the config used), ``<run>/<stage>/`` for ``rgb_te
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -15,7 +16,7 @@ import yaml
 
 from training.checkpoint import save_atomic
 from training.config import SourceConfig, TrainConfig
-from training.models import LandmarkNet, build_model
+from training.models import LandmarkNet, build_model, count_flops, count_params
 
 
 class StageOrderError(RuntimeError):
@@ -145,6 +146,21 @@ class Run:
         return self._datasets[key]
 
 
+def write_model_sizes(run: Run) -> Dict[str, Dict[str, float]]:
+    """Parameters and FLOPs (one crop) of every model of the config -> <run>/models.json."""
+    d = run.cfg.data
+    out = {}
+    for role, size in [("rgb_teacher", None), ("thermal_teacher", None)] + [
+            ("student", s) for s in run.cfg.models.students]:
+        model = run.new_model(role, size)
+        name = role if size is None else f"student_{size}"
+        out[name] = {"params": count_params(model),
+                     "flops": count_flops(model, tuple(d.input_size), model.in_channels)}
+    run.dir.mkdir(parents=True, exist_ok=True)
+    (run.dir / "models.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return out
+
+
 def saved_stage_hash(path: Path) -> Optional[str]:
     """The stage recipe hash a ``model.pt`` was saved with (None for checkpoints older than the hash)."""
     return torch.load(path, map_location="cpu", weights_only=False).get("stage_hash")
@@ -161,6 +177,31 @@ def negative_eval_crops(run: Run, section: str, limit: int = 0) -> np.ndarray:
     ds = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=NO_AUGMENT, paired=False,
                          split_ratio=d.split_ratio, seed=run.cfg.seed + 7919, negative_rate=1.0)
     return np.stack([ds[i]["thermal"].numpy() for i in range(len(ds))]).astype(np.float32)
+
+
+# data sections each command reads (others fail, if they must, with one line from the loader)
+DATA_SECTIONS = {"rgb_teacher": ("train", "val", "rgb_train", "rgb_val"), "thermal_teacher": ("train", "val"),
+                 "student": ("train", "val"), "adapt": ("adapt_bn",), "eval": ("test",),
+                 "all": ("train", "val", "test", "rgb_train", "rgb_val", "real_eval", "adapt_bn")}
+GENERATED_BY_ALL = ("synth", "pseudo_labels")  # loaders whose data ``all`` creates when it is missing
+
+
+def missing_data_paths(cfg: TrainConfig, command: str) -> List[str]:
+    """One line per configured data root that does not exist (what to fix), before anything runs.
+
+    Roots that ``all`` generates (synthetic set with ``generate_if_missing``, pseudo-labels) are not
+    missing for ``all``."""
+    lines = []
+    for section in DATA_SECTIONS.get(command, ()):
+        for i, src in enumerate(getattr(cfg.data, section, []) or []):
+            if not src.root or Path(src.root).expanduser().exists():
+                continue
+            if command == "all" and src.loader in GENERATED_BY_ALL and (
+                    src.loader != "synth" or cfg.data.synth.generate_if_missing):
+                continue
+            hint = " (python -m training synth ... creates it, or run 'all')" if src.loader == "synth" else ""
+            lines.append(f"data.{section}[{i}]: {src.root} not found (loader {src.loader}){hint}")
+    return lines
 
 
 def load_records(sources: List[SourceConfig]) -> List:
