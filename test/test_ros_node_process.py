@@ -207,3 +207,68 @@ def test_burst_of_1000_frames_at_60hz_without_memory_growth_or_backlog(tmp_path)
         ex.shutdown(timeout_sec=2.0)
         node.destroy_node()
         rclpy.shutdown(context=ctx)
+
+
+@needs_exe
+def test_a_4096x4096_frame_does_not_leave_the_node_bigger(tmp_path):
+    """64 MB 32FC1 frames, then normal frames: the node keeps at most the one sample buffer Fast DDS's
+    reader history holds (PREALLOCATED_WITH_REALLOC: the largest sample seen), nothing of ours; a second
+    large frame adds nothing. Before the fix one frame left it 80-100 MB higher."""
+    model = make_fixed_landmark_model(tmp_path / "m.onnx", crop_points=centred_template())
+    ns = f"/big_{os.getpid()}"
+    proc = subprocess.Popen([EXE, "--ros-args", "-r", f"__ns:={ns}", "-p", f"model_path:={model}",
+                             "-p", "qos_reliability:=reliable"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = rclpy.create_node("big_tester", context=ctx)
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    results = []
+    node.create_subscription(PointCloud2, f"{ns}/faces", lambda m: results.append(m.header.stamp.nanosec), 10)
+    pub = node.create_publisher(type(array_to_image(np.zeros((1, 1), np.uint8), "mono8")), f"{ns}/image",
+                                QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+    spin = threading.Thread(target=lambda: ex.spin(), daemon=True)
+    spin.start()
+
+    def roundtrip(msg, timeout=60.0):
+        msg.header.stamp = node.get_clock().now().to_msg()
+        n = len(results)
+        pub.publish(msg)
+        deadline = time.monotonic() + timeout
+        while len(results) == n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(results) > n, "no result"
+
+    try:
+        deadline = time.monotonic() + 30
+        while pub.get_subscription_count() == 0 or node.count_publishers(f"{ns}/faces") == 0:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "node process did not come up"
+            time.sleep(0.05)
+        small = array_to_image(face_temperature(), "32FC1")
+        for _ in range(20):
+            roundtrip(small)
+        before = _rss_kb(proc.pid)
+        big = np.full((4096, 4096), 24.0, np.float32)
+        big[1500:2600, 1700:2500] = 34.0
+        big_msg = array_to_image(big, "32FC1")
+        frame_mb = big.nbytes / 2 ** 20
+        del big
+        growth = []
+        for _ in range(2):
+            roundtrip(big_msg)
+            for _ in range(10):
+                roundtrip(small)
+            growth.append((_rss_kb(proc.pid) - before) / 1024.0)
+        assert growth[0] < frame_mb + 12.0, f"node RSS stayed {growth[0]:.0f} MB higher after one 4096x4096 frame"
+        assert growth[1] - growth[0] < 8.0, f"a second large frame added {growth[1] - growth[0]:.0f} MB"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        ex.shutdown(timeout_sec=2.0)
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)

@@ -35,6 +35,7 @@ from .draw import draw_result
 from .file_source import FileSource, SourceError
 from .ingest import ENCODINGS
 from .landmark_model import LandmarkModel
+from .memory import return_large_buffers_to_os
 from .normalise import normalise
 from .types import FrameResult, FrameStatus, Issue
 
@@ -322,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    return_large_buffers_to_os()
     try:
         return int(args.func(args))
     except (CliError, FileNotFoundError, ValueError, OSError) as exc:
