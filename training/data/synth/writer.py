@@ -24,6 +24,7 @@ from training.data.synth.render import SynthOptions, render_sample
 from training.data.synth.sensor import COUNTS_OFFSET, COUNTS_SCALE
 
 FORMAT = "thermal_fld.synth/1"
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 VERSION = "1.0"
 
 
@@ -80,8 +81,19 @@ def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[Synt
         _init_worker()
         samples = [_write_one(j) for j in tqdm(jobs, **bar)]
     else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            samples = list(tqdm(pool.imap(_write_one, jobs, chunksize=8), **bar))
+        # one BLAS thread per worker (spawned children read these at numpy import); many threads per
+        # process halve the throughput on a busy machine
+        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+        os.environ.update({k: "1" for k in _THREAD_VARS})
+        try:
+            with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+                samples = list(tqdm(pool.imap(_write_one, jobs, chunksize=8), **bar))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     doc = {
         "format": FORMAT,
         "scheme": "ibug70",
