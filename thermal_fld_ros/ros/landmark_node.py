@@ -17,6 +17,7 @@ import rclpy
 import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PolygonStamped, PoseStamped
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -31,8 +32,11 @@ from thermal_fld_ros.normalise import normalise
 from thermal_fld_ros.pipeline import Pipeline
 from thermal_fld_ros.ros import face_messages, face_table
 from thermal_fld_ros.ros.diagnostics import NodeStats, diagnostic_array
+from thermal_fld_ros.ros.hri_output import HriFacePublisher, hri_available
 from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array
 from thermal_fld_ros.ros.parameters import declare, init_ros, landmark_node_params, refuse_runtime_changes
+from thermal_fld_ros.ros.sim_clock import SimClockWatch
+from thermal_fld_ros.ros.tf_frames import FaceFramePublisher
 from thermal_fld_ros.types import BAD_FRAME_REASONS, FrameStatus, Issue, Reason
 
 NODE_NAME = "thermal_fld_node"
@@ -88,13 +92,34 @@ class ThermalFldNode(Node):
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
         self.pub_debug = self.create_publisher(Image, "debug_image", 2) if self.p["publish_debug_image"] else None
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_timer(float(self.p["diagnostics_period_s"]), self._publish_diagnostics)
+        # A steady clock, so /diagnostics keeps coming under use_sim_time before /clock arrives.
+        self.create_timer(float(self.p["diagnostics_period_s"]), self._publish_diagnostics,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._init_face_outputs()
+        self.sim_clock = SimClockWatch(self)
 
         self._stop = False
         self._worker = threading.Thread(target=self._work, name="thermal_fld_worker", daemon=True)
         self._worker.start()
         self.get_logger().info(f"model {self.model_desc} on {self.providers}; subscribed to "
                                f"{self.image_topic} ({reliability}, depth {self.p['qos_depth']})")
+
+    def _init_face_outputs(self) -> None:
+        """TF frames face_<id> (publish_tf) and ROS4HRI topics (publish_hri), see tf_frames/hri_output."""
+        self.face_frames = FaceFramePublisher(self) if self.p["publish_tf"] else None
+        if self.face_frames is not None and not self.face_frames.active:
+            self.get_logger().warning(f"publish_tf: {self.face_frames.backend}")
+        self.hri = None
+        if self.p["publish_hri"]:
+            ok, reason = hri_available()
+            if ok:
+                self.hri = HriFacePublisher(self, self.pipeline.scheme.name, self.num_points)
+                if not self.hri.landmarks_supported:
+                    self.get_logger().warning(f"publish_hri: no /humans/faces/<id>/landmarks for scheme "
+                                              f"{self.pipeline.scheme.name} ({self.num_points} points): "
+                                              f"hri_msgs/FacialLandmarks needs the 70-point ibug70 order")
+            else:
+                self.get_logger().warning(f"publish_hri is true but {reason}; ROS4HRI output is off")
 
     # ------------------------------------------------------------------ callbacks
     def _on_image(self, msg: Image) -> None:
@@ -218,6 +243,10 @@ class ThermalFldNode(Node):
         self.pub_landmarks.publish(face_messages.landmarks_polygon(header, primary))
         if primary is not None and primary.pose is not None:
             self.pub_pose.publish(face_messages.head_pose(header, primary))
+        if self.face_frames is not None:
+            self.face_frames.publish(header, result.faces)
+        if self.hri is not None:
+            self.hri.publish(header, result.faces, result.width, result.height)
         if self.pub_markers.get_subscription_count() > 0:  # the costliest message: only for RViz
             k = self.pipeline.intrinsics(result.width, result.height)[0]
             self.pub_markers.publish(face_messages.markers(header, result.faces, k,

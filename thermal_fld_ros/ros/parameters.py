@@ -46,6 +46,10 @@ NODE_PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec("marker_lifetime_s", 0.5, "lifetime of RViz markers, so markers of lost faces vanish (seconds)",
               (0.0, 60.0)),
     ParamSpec("use_camera_info", True, "take intrinsics from camera_info when it arrives (else approximated)"),
+    ParamSpec("publish_tf", True, "publish a TF frame face_<id> per face with a pose on /tf (REP-155 axes, parent = "
+              "the image's frame_id)"),
+    ParamSpec("publish_hri", False, "publish ROS4HRI face topics (/humans/faces/tracked, /humans/faces/<id>/roi and "
+              "/landmarks) when hri_msgs is importable"),
     ParamSpec("log_throttle_s", 5.0, "at most one log line per problem kind per this many seconds",
               (0.0, 3600.0)),
 )
