@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from training.report.measure import (
     REAL,
@@ -25,15 +25,24 @@ from training.report.measure import (
     real_landmark_figures,
     synthetic_figures,
 )
+from training.report.real import (
+    adaptation_figures,
+    experiment_figures,
+    mediapipe_figures,
+    rgb_teacher_figures,
+)
 from training.report.render import fps_vs_params_plot, render_markdown
 
 
-def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Path) -> Path:
+def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Path,
+          experiments: Optional[List[Path]] = None) -> Path:
     syn = synthetic_figures(run_dir)
     det = detector_figures(REAL)
     model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
     real = real_landmark_figures(REAL, model)
     abl = ablation_figures(ablation_dir) if ablation_dir else None
+    rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
+          "mediapipe": mediapipe_figures(model), "experiments": experiment_figures(experiments or [])}
     img_dir.mkdir(parents=True, exist_ok=True)
     fps_vs_params_plot(syn["rows"], img_dir / "results_fps_vs_params.png")
     for name in ("ced", "overlay_grid", "training_curves"):
@@ -41,16 +50,16 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
         if src.is_file():
             shutil.copy2(src, img_dir / f"results_{name}.png")
     rel = os.path.relpath(img_dir, out_md.parent)
-    out_md.write_text(render_markdown(syn, det, real, abl, rel), encoding="utf-8")
+    out_md.write_text(render_markdown(syn, det, real, abl, rel, rx), encoding="utf-8")
     (out_md.parent / "results.json").write_text(json.dumps(
-        {"synthetic": syn, "detector": det, "real_landmarks": real, "ablation": abl}, indent=1, default=float),
+        {"synthetic": syn, "detector": det, "real_landmarks": real, "ablation": abl, "real": rx}, indent=1, default=float),
         encoding="utf-8")
     return out_md
 
 
 def _cmd(args: argparse.Namespace) -> int:
     out = build(Path(args.run), Path(args.ablation) if args.ablation else None, Path(args.out),
-                Path(args.img_dir))
+                Path(args.img_dir), [Path(p) for p in args.experiments])
     print(f"[report] wrote {out}")
     return 0
 
@@ -61,4 +70,5 @@ def register(sub) -> None:
     p.add_argument("--ablation", default="runs/ablation", help="the ablation run directory ('' to skip)")
     p.add_argument("--out", default="docs/RESULTS.md")
     p.add_argument("--img-dir", default="docs/img")
+    p.add_argument("--experiments", nargs="*", default=[], help="data-experiment run directories (runs/exp/*)")
     p.set_defaults(func=_cmd)

@@ -20,7 +20,34 @@ CLOSE_HINTS = {
 }
 
 
-def targets(syn, det, abl) -> List[List[str]]:
+def real_targets(real, rx) -> List[List[str]]:
+    """Issue 9's real-data targets: pipeline and ground-truth-crop NME on the real frames, the RGB teacher on
+    HELEN test, and the bundled student against MediaPipe on the same boxes."""
+    out = []
+    if real:
+        e2e = [v for v in real["nme_pipeline"] if v is not None]
+        worst = max(e2e) if len(e2e) == len(real["nme_pipeline"]) and e2e else None
+        out.append(["real radiometric frames, NME through the whole pipeline <= 0.10",
+                    ", ".join(fmt(v, 3) for v in real["nme_pipeline"]),
+                    "met" if worst is not None and worst <= 0.10 else "missed"])
+        out.append(["real radiometric frames, NME with the ground-truth crop <= 0.08", fmt(real["nme_gt_box"], 3),
+                    "met" if real["nme_gt_box"] <= 0.08 else "missed"])
+    rgb = rx.get("rgb_teacher")
+    if rgb:
+        out.append(["RGB teacher on HELEN testset, NME <= 0.06", fmt(rgb["nme"], 4),
+                    "met" if rgb["nme"] <= 0.06 else "missed"])
+    mp = rx.get("mediapipe")
+    if mp:
+        for kind, s in mp["summary"].items():
+            ok = s["margin_nme5"] > 0 and s["margin_nme"] > 0
+            out.append([f"bundled student beats MediaPipe on the real frames ({kind} box; 5-point and full NME)",
+                        f"5-pt {fmt(s['student_nme5'], 3)} vs {fmt(s['mesh_nme5'], 3)}, full "
+                        f"{fmt(s['student_nme'], 3)} vs {fmt(s['mesh_nme'], 3)}",
+                        "met" if ok else "missed"])
+    return out
+
+
+def targets(syn, det, abl, real=None, rx=None) -> List[List[str]]:
     rows = syn["rows"]
     default = syn["default_student"]
     st = rows.get(f"student_{default} (onnx)")
@@ -56,6 +83,7 @@ def targets(syn, det, abl) -> List[List[str]]:
                     "met" if det["recall_at_p80"] >= 0.8 else
                     f"missed by {0.8 - det['recall_at_p80']:.3f} (out of sample, worse: docs/runtime.md); closes with "
                     + CLOSE_HINTS["detector"]])
+    out += real_targets(real, rx or {})
     return out
 
 

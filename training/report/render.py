@@ -9,6 +9,7 @@ from typing import Dict, List
 
 from training.report.judge import findings, targets
 from training.report.numbers import fmt, mean_std
+from training.report.render_real import render_real
 
 
 def fps_vs_params_plot(rows: Dict[str, Dict[str, object]], out: Path) -> None:
@@ -36,7 +37,7 @@ def fps_vs_params_plot(rows: Dict[str, Dict[str, object]], out: Path) -> None:
     plt.close(fig)
 
 
-def render_markdown(syn, det, real, abl, img_rel: str) -> str:
+def render_markdown(syn, det, real, abl, img_rel: str, rx=None) -> str:
     L: List[str] = []
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     L += ["# Results", "",
@@ -108,8 +109,9 @@ def render_markdown(syn, det, real, abl, img_rel: str) -> str:
               f"{fmt(real['nme_gt_box'])} with the crop from the ground-truth box; through the whole runtime "
               f"pipeline (detector + student): {e2e}. Two frames of one person: a sanity check, not a benchmark.",
               ""]
+    L += render_real(rx or {})
     L += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
-    for row in targets(syn, det, abl):
+    for row in targets(syn, det, abl, real, rx or {}):
         L.append("| " + " | ".join(row) + " |")
     L += ["", "## What the numbers show", ""]
     L += findings(syn, real, abl)
