@@ -15,8 +15,18 @@ setup(
         ("share/" + PACKAGE, ["package.xml"]),
         ("share/" + PACKAGE + "/launch", glob("launch/*.launch.py")),
         ("share/" + PACKAGE + "/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        ("share/" + PACKAGE, ["requirements-humble.txt"]),
     ],
-    install_requires=["setuptools", "numpy", "opencv-python-headless", "onnxruntime", "pyyaml", "tqdm"],
+    # As ament_python packages keep it: colcon/rosdep bring numpy, OpenCV, PyYAML, tqdm from apt (package.xml);
+    # pip-only onnxruntime comes from requirements-humble.txt (numpy kept at 1.21) or the "runtime" extra.
+    install_requires=["setuptools"],
+    extras_require={
+        "test": ["pytest"],  # colcon test runs pytest only when setup.py declares it here
+        # Off-ROS pip installs: pip install .[runtime]. On a ROS 2 machine use requirements-humble.txt instead
+        # (an unpinned onnxruntime or opencv-python-headless 5 pulls numpy 2 over apt's numpy 1.21).
+        "runtime": ["numpy>=1.21", "opencv-python-headless>=4.5,<5", "onnxruntime>=1.12", "pyyaml>=5.4",
+                    "tqdm>=4.60"],
+    },
     zip_safe=True,
     maintainer="thermal_fld_ros maintainers",
     maintainer_email="maintainers@thermal-fld-ros.invalid",

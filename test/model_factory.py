@@ -15,6 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 from thermal_fld_ros.codec import SimCCCodec
 from thermal_fld_ros.model_meta import META_KEY, LandmarkModelMeta
 
+FIXTURE_OPSET = 17  # ReduceMean takes axes as an input only from opset 18
+
 
 def frontal_template(input_size=(96, 96), num_points: int = 70) -> np.ndarray:
     """A plausible frontal 70-point layout in crop pixels (jaw arc, brows, nose, eyes, mouth, pupils)."""
@@ -58,14 +60,13 @@ def make_fixed_landmark_model(path: Path, crop_points: np.ndarray | None = None,
     w, h = input_size
     # Batch-dependent broadcast: zeros of shape [B, 1, 1] from the input, plus the constant logits.
     nodes = [
-        helper.make_node("ReduceMean", ["input", "axes"], ["m"], keepdims=1),  # [B,1,1,1]
+        helper.make_node("ReduceMean", ["input"], ["m"], axes=[1, 2, 3], keepdims=1),  # [B,1,1,1]
         helper.make_node("Squeeze", ["m", "sq_axes"], ["m3"]),  # [B,1,1]
         helper.make_node("Mul", ["m3", "zero"], ["z"]),
         helper.make_node("Add", ["z", "lx"], ["simcc_x"]),
         helper.make_node("Add", ["z", "ly"], ["simcc_y"]),
     ]
     inits = [
-        numpy_helper.from_array(np.array([1, 2, 3], np.int64), "axes"),
         numpy_helper.from_array(np.array([3], np.int64), "sq_axes"),
         numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
         numpy_helper.from_array(lx, "lx"),
@@ -78,7 +79,8 @@ def make_fixed_landmark_model(path: Path, crop_points: np.ndarray | None = None,
          helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, ["batch", n, ly.shape[-1]])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    # Opset 17 / IR 8: what onnxruntime 1.12 (the one pip picks beside Ubuntu 22.04's numpy 1.21.5) runs.
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", FIXTURE_OPSET)])
     model.ir_version = 8
     meta = LandmarkModelMeta(scheme=scheme, num_points=n, input_size=tuple(input_size), split_ratio=split_ratio,
                              trained=trained, model_name="test-fixed-landmarks",

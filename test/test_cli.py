@@ -1,9 +1,12 @@
-"""thermal-fld CLI: predict on an image, a folder, a .npy stack and a video; info; friendly errors."""
+"""thermal-fld CLI: predict on an image, a folder, a .npy stack and a video; info; friendly errors;
+streamed outputs that survive a corrupt file and SIGINT/SIGTERM."""
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -23,7 +26,9 @@ def model(tmp_path_factory):
 
 
 def read_outputs(out: Path):
-    doc = json.loads((out / "landmarks.json").read_text())
+    """(summary with the streamed frames under 'frames', csv rows)."""
+    doc = json.loads((out / "summary.json").read_text())
+    doc["frames"] = [json.loads(line) for line in (out / "landmarks.jsonl").read_text().splitlines()]
     with open(out / "landmarks.csv") as fh:
         rows = list(csv.DictReader(fh))
     return doc, rows
@@ -83,17 +88,79 @@ def test_friendly_errors(tmp_path, model, capsys):
     assert "no.onnx" in capsys.readouterr().err
     assert main(["predict", str(tmp_path), "--model", model, "--set", "max_face=2"]) == 2
     assert "unknown pipeline parameter" in capsys.readouterr().err
-    (tmp_path / "junk.png").write_bytes(b"not a png")
-    assert main(["predict", str(tmp_path / "junk.png"), "--model", model, "--out", str(tmp_path / "o")]) == 2
-    assert "cannot read image" in capsys.readouterr().err
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("max_faces: [3\n")
+    assert main(["predict", str(tmp_path), "--model", model, "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.yaml: invalid YAML at line 2" in err, err
+    assert main(["predict", str(tmp_path), "--model", model, "--set", "max_faces=[2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--set max_faces=[2: invalid YAML" in err, err
+    assert main(["predict", str(tmp_path), "--model", model, "--set", "palette=foo"]) == 2
+    assert "palette='foo' is not one of" in capsys.readouterr().err
 
 
-def test_bad_frames_in_a_stack_are_reported_and_skipped(tmp_path, model):
+def test_unknown_config_keys_are_warned_with_the_closest_name(tmp_path, model, capsys):
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("thermal_fld_node:\n  ros__parameters:\n    max_facez: 2\n    qos_depth: 1\n")
+    np.save(tmp_path / "s.npy", thermal_frame()[None])
+    assert main(["predict", str(tmp_path / "s.npy"), "--model", model, "--config", str(cfg),
+                 "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "unknown parameter 'max_facez' ignored (did you mean max_faces?)" in err and "qos_depth" not in err
+
+
+def test_bad_frames_in_a_stack_are_reported_and_skipped(tmp_path, model, capsys):
     stack = np.stack([thermal_frame(), np.full((256, 320), np.nan, np.float32), thermal_frame(seed=2)])
-    np.save(tmp_path / "s.npy", stack.astype(np.float32))
-    assert main(["predict", str(tmp_path / "s.npy"), "--model", model, "--out", str(tmp_path / "o")]) == 0
+    np.save(tmp_path / "s.npy", stack)  # float64, as np.save writes it: converted, not refused
+    assert main(["predict", str(tmp_path / "s.npy"), "--model", model, "--out", str(tmp_path / "o")]) == 3
     doc, _ = read_outputs(tmp_path / "o")
-    assert "NaN" in doc["frames"][1]["warnings"][0] and doc["frames"][2]["faces"]
+    assert doc["frames"][0]["faces"] and doc["frames"][2]["faces"]
+    assert doc["frames"][1]["status"] == "refused" and doc["frames"][1]["issues"][0]["reason"] == "nonfinite"
+    assert doc["failed_inputs"] == [{"source": "s_000001", "reason": "nonfinite",
+                                     "message": doc["frames"][1]["issues"][0]["message"]}]
+    assert doc["exit_code"] == 3 and doc["status"] == {"faces": 2, "refused": 1}
+    assert "skipped s_000001" in capsys.readouterr().err
+
+
+def test_a_corrupt_file_in_a_folder_does_not_stop_the_run(tmp_path, model, capsys):
+    src = tmp_path / "frames"
+    src.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(src / f"f{i}.png"), to_counts(thermal_frame(seed=i)))
+    (src / "f1.png").write_bytes((src / "f1.png").read_bytes()[:100])  # truncated PNG
+    assert main(["predict", str(src), "--model", model, "--out", str(tmp_path / "o")]) == 3
+    doc, rows = read_outputs(tmp_path / "o")
+    assert [f["source"] for f in doc["frames"]] == ["f0.png", "f1.png", "f2.png", "f3.png"]
+    assert len(rows) == 3 and doc["failed_inputs"][0]["source"] == "f1.png"
+    assert doc["failed_inputs"][0]["reason"] == "unreadable"
+    err = capsys.readouterr().err
+    assert "f1.png" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_run_keeps_its_outputs_and_writes_the_summary(tmp_path, model, sig):
+    np.save(tmp_path / "s.npy", np.stack([thermal_frame(seed=i % 5) for i in range(400)]).astype(np.float32))
+    out = tmp_path / "o"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "thermal_fld_ros.cli", "predict", str(tmp_path / "s.npy"),
+                             "--model", model, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # stop it once some frames are on disk
+        jsonl = out / "landmarks.jsonl"
+        if jsonl.exists() and jsonl.read_text().count("\n") >= 5:
+            break
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    doc, rows = read_outputs(out)
+    assert doc["interrupted"] == signal.Signals(sig).name and doc["exit_code"] == 128 + sig
+    assert 5 <= len(doc["frames"]) < 400 and doc["frames"] == sorted(doc["frames"], key=lambda f: f["frame"])
+    assert json.loads((out / "summary.json").read_text())["frames"] == len(doc["frames"])  # nothing lost
+    assert [f["frame"] for f in doc["frames"]] == list(range(len(doc["frames"]))) and len(rows) == doc["faces"]
 
 
 def test_info_prints_metadata_in_a_subprocess(model):

@@ -5,15 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-from thermal_fld_ros.frames import (
-    FrameConfig,
-    FrameError,
-    array_from_buffer,
-    from_array,
-    palette_to_intensity,
-)
+from thermal_fld_ros.frames import FrameConfig, from_array, palette_to_intensity
+from thermal_fld_ros.ingest import FrameError, array_from_buffer, check_values
 from thermal_fld_ros.normalise import KIND_INTENSITY, KIND_TEMPERATURE
 from thermal_fld_ros.palettes import PALETTES, detect_palette, render
+from thermal_fld_ros.types import Reason
 
 CHIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real_thermal" / "chips_thermal_face"
 
@@ -47,19 +43,40 @@ def test_bgr_and_rgb_agree():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("array,encoding,needle", [
-    (np.zeros((4, 4), np.uint8), "yuv422", "unsupported encoding"),
-    (np.zeros((4, 4), np.uint16), "mono8", "dtype"),
-    (np.zeros((4, 4), np.uint8), "bgr8", "(H, W, 3)"),
-    (np.zeros((0, 0), np.uint8), "mono8", "empty"),
-    (np.zeros((5, 0), np.float32), "32FC1", "empty"),
-    (np.broadcast_to(np.uint8(0), (8000, 8000)), "mono8", "too large"),
-    (np.full((3, 3), np.nan, np.float32), "32FC1", "NaN"),
+@pytest.mark.parametrize("array,encoding,needle,reason", [
+    (np.zeros((4, 4), np.uint8), "yuv422", "unsupported encoding", Reason.ENCODING),
+    (np.zeros((4, 4), np.uint16), "mono8", "dtype", Reason.LAYOUT),
+    (np.zeros((4, 4), np.int16), "32FC1", "dtype a float", Reason.LAYOUT),
+    (np.zeros((4, 4), np.uint8), "bgr8", "(H, W, 3)", Reason.LAYOUT),
+    (np.zeros((0, 0), np.uint8), "mono8", "empty", Reason.EMPTY),
+    (np.zeros((5, 0), np.float32), "32FC1", "empty", Reason.EMPTY),
+    (np.broadcast_to(np.uint8(0), (8000, 8000)), "mono8", "too large", Reason.TOO_LARGE),
+    (np.broadcast_to(np.uint8(0), (1, 32767)), "mono8", "side above 32766", Reason.TOO_LARGE),
 ])
-def test_bad_frames_raise_clear_errors(array, encoding, needle):
+def test_bad_frames_raise_clear_typed_errors(array, encoding, needle, reason):
     with pytest.raises(FrameError, match=None) as err:
         from_array(array, encoding, FrameConfig())
-    assert needle in str(err.value)
+    assert needle in str(err.value) and err.value.reason == reason
+
+
+def test_values_checks():
+    with pytest.raises(FrameError) as err:
+        check_values(np.full((3, 3), np.nan, np.float32), "temperature", "32FC1", 100)
+    assert err.value.reason == Reason.NONFINITE and "NaN" in str(err.value)
+    with pytest.raises(FrameError) as err:
+        check_values(np.full((3, 3), 305.0, np.float32), "temperature", "32FC1", 100)
+    assert err.value.reason == Reason.TEMPERATURE_RANGE and "float_unit: kelvin" in str(err.value)
+    t = np.full((3, 3), 30.0, np.float32)
+    t[0, 0] = np.inf
+    assert [i.reason for i in check_values(t, "temperature", "32FC1", 100)] == [Reason.PARTIAL_NONFINITE]
+    # intensity frames have no unit: any value range is fine
+    assert check_values(np.full((3, 3), 5000.0, np.float32), "intensity", "mono16", 100) == []
+
+
+def test_float64_and_fahrenheit():
+    t = np.full((4, 5), 98.6, np.float64)
+    f = from_array(t, "32FC1", FrameConfig(float_unit="fahrenheit"))
+    assert f.data.dtype == np.float32 and np.allclose(f.data, 37.0, atol=1e-4)
 
 
 def test_partial_nan_is_kept_for_the_pipeline():
@@ -85,10 +102,12 @@ def test_buffer_path_with_row_padding_and_endianness():
 
 @pytest.mark.parametrize("h,w,step,size,enc,needle", [
     (4, 4, 3, 12, "mono8", "step"),
-    (4, 4, 4, 10, "mono8", "data size"),
-    (4, 4, 8, 20, "16UC1", "data size"),
+    (4, 4, 4, 10, "mono8", "data has 10 bytes"),
+    (4, 4, 8, 20, "16UC1", "data has 20 bytes"),
+    (4, 4, 4, 17, "mono8", "expected step*height"),  # one rule: exactly step*height, as sensor_msgs/Image
     (0, 4, 4, 0, "mono8", "empty"),
     (4, 4, 4, 16, "bayer_rggb8", "unsupported encoding"),
+    (1, 40000, 40000, 40000, "mono8", "side above"),
 ])
 def test_buffer_mismatches(h, w, step, size, enc, needle):
     with pytest.raises(FrameError) as err:

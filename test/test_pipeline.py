@@ -10,6 +10,7 @@ import pytest
 from model_factory import frontal_template, make_fixed_landmark_model
 from synthetic_frames import thermal_frame, to_counts
 
+from thermal_fld_ros.camera_model import Calibration, CameraInfoError
 from thermal_fld_ros.codec import SimCCCodec
 from thermal_fld_ros.config import PipelineConfig, default_model_path
 from thermal_fld_ros.crop import crop_matrix, invert, transform_points
@@ -17,6 +18,7 @@ from thermal_fld_ros.frames import ThermalFrame, from_array
 from thermal_fld_ros.landmark_model import ModelError
 from thermal_fld_ros.model_meta import META_KEY
 from thermal_fld_ros.pipeline import Pipeline
+from thermal_fld_ros.types import FrameStatus, Reason
 
 SIZE = (96, 96)
 
@@ -111,14 +113,16 @@ def test_faces_found_at_their_place_with_stable_ids_and_pose(model_path, encodin
 def test_intrinsics_warning_once_then_camera_info(model_path):
     pipe = make_pipeline(model_path)
     frame = from_array(thermal_frame(), "32FC1")
-    w1 = pipe.process(frame, 0.0).warnings
-    w2 = pipe.process(frame, 0.1).warnings
-    assert any("approximated" in w for w in w1) and not any("approximated" in w for w in w2)
-    pipe.set_camera_intrinsics(np.array([[400.0, 0, 160], [0, 400.0, 128], [0, 0, 1]]), [0.0] * 5)
+    r1 = pipe.process(frame, 0.0)
+    r2 = pipe.process(frame, 0.1)
+    assert [i.reason for i in r1.issues] == [Reason.INTRINSICS_APPROXIMATED] and not r2.issues
+    assert pipe.intrinsics_source == "approximated"
+    pipe.set_calibration(Calibration.checked([[400.0, 0, 160], [0, 400.0, 128], [0, 0, 1]], [0.0] * 5, 320, 256))
     r = pipe.process(frame, 0.2)
-    assert r.faces and r.faces[0].pose is not None
-    with pytest.raises(ValueError):
-        pipe.set_camera_intrinsics(np.zeros((3, 3)))
+    assert r.faces and r.faces[0].pose is not None and not r.issues
+    assert pipe.intrinsics_source == "camera_info"
+    with pytest.raises(CameraInfoError):
+        Calibration.checked(np.zeros((3, 3)), [])
 
 
 def test_redetects_when_a_face_is_lost(model_path):
@@ -127,47 +131,78 @@ def test_redetects_when_a_face_is_lost(model_path):
     empty = pipe.process(from_array(thermal_frame(faces=[]), "32FC1"), 0.1)
     # The fixed model always answers confidently, so a lost face shows only through the detector.
     moved = pipe.process(from_array(thermal_frame(faces=[(230, 120, 25, 0)]), "32FC1"), 0.2)
-    assert empty.faces or "no face" in empty.warnings
+    assert empty.faces or empty.status == FrameStatus.NO_FACE
     assert moved.faces
 
 
-def bad(pipe, array, encoding, stamp=0.0):
+def bad(pipe, array, encoding, stamp=0.0, status=FrameStatus.REFUSED):
     r = pipe.process_array(array, encoding, stamp)
-    assert r.faces == [] and r.warnings, r
-    return " ".join(r.warnings)
+    assert r.faces == [] and r.status == status, r
+    return r.issues[0].reason if r.issues else None, " ".join(r.warnings)
 
 
-def test_bad_frames_give_warnings_not_exceptions(model_path):
+def test_bad_frames_give_typed_reasons_not_exceptions(model_path):
     pipe = make_pipeline(model_path)
-    assert "unsupported encoding" in bad(pipe, np.zeros((10, 10), np.uint8), "yuv422")
-    assert "empty" in bad(pipe, np.zeros((0, 0), np.float32), "32FC1")
-    assert "too large" in bad(pipe, np.broadcast_to(np.uint16(30000), (8000, 8000)), "16UC1")
-    assert "NaN" in bad(pipe, np.full((64, 80), np.nan, np.float32), "32FC1")
-    assert "constant" in bad(pipe, np.full((64, 80), 30000, np.uint16), "16UC1", 1.0)
-    assert "no face" in bad(pipe, thermal_frame(faces=[]), "32FC1", 2.0)
-    assert "dtype" in bad(pipe, np.zeros((10, 10), np.float64), "32FC1")
+    assert bad(pipe, np.zeros((10, 10), np.uint8), "yuv422")[0] == Reason.ENCODING
+    assert bad(pipe, np.zeros((0, 0), np.float32), "32FC1")[0] == Reason.EMPTY
+    assert bad(pipe, np.broadcast_to(np.uint16(30000), (8000, 8000)), "16UC1")[0] == Reason.TOO_LARGE
+    reason, text = bad(pipe, np.broadcast_to(np.float32(30), (4, 40000)), "32FC1")  # under max_pixels
+    assert reason == Reason.TOO_LARGE and "32766" in text  # refused before OpenCV's warp fails on it
+    assert bad(pipe, np.full((64, 80), np.nan, np.float32), "32FC1")[0] == Reason.NONFINITE
+    assert bad(pipe, np.full((64, 80), 30000, np.uint16), "16UC1", 1.0, FrameStatus.NO_FACE)[0] == Reason.CONSTANT
+    assert bad(pipe, thermal_frame(faces=[]), "32FC1", 2.0, FrameStatus.NO_FACE)[0] is None
+    assert bad(pipe, np.zeros((10, 10), np.int32), "32FC1")[0] == Reason.LAYOUT
+    # float64 (what np.save writes) is converted, not refused
+    assert pipe.process_array(thermal_frame().astype(np.float64), "32FC1", 2.5).status == FrameStatus.FACES
     # ThermalFrames built by hand bypass from_array's checks: process() still copes.
     r = pipe.process(ThermalFrame(np.full((20, 20), np.inf, np.float32), "temperature", "32FC1"), 3.0)
-    assert r.faces == [] and "NaN/inf" in r.warnings[0]
+    assert r.status == FrameStatus.REFUSED and r.issues[0].reason == Reason.NONFINITE
     r = pipe.process(ThermalFrame(np.zeros((0, 5), np.float32), "temperature", "32FC1"), 4.0)
-    assert "bad frame" in r.warnings[0]
+    assert r.issues[0].reason == Reason.EMPTY
     # Partial NaN: processed, with a note.
     t = thermal_frame()
     t[:5, :5] = np.nan
     r = pipe.process_array(t, "32FC1", 5.0)
-    assert r.faces and any("non-finite" in w for w in r.warnings)
+    assert r.faces and [i.reason for i in r.issues] == [Reason.PARTIAL_NONFINITE]
     # Still alive and working afterwards.
     assert pipe.process_array(thermal_frame(), "32FC1", 6.0).faces
 
 
-def test_stamps_in_the_past_reset_tracks(model_path):
+@pytest.mark.parametrize("values,unit,needle", [
+    (lambda t: t + 273.15, "celsius", "kelvin"),
+    (lambda t: t * 9 / 5 + 32, "celsius", "fahrenheit"),
+    (lambda t: t - 273.15, "kelvin", "check the camera's unit"),
+])
+def test_wrong_temperature_unit_is_named_not_a_constant_frame(model_path, values, unit, needle):
+    pipe = make_pipeline(model_path, float_unit=unit)
+    r = pipe.process_array(values(thermal_frame()), "32FC1", 0.0)
+    assert r.status == FrameStatus.REFUSED and r.issues[0].reason == Reason.TEMPERATURE_RANGE
+    assert needle in r.issues[0].message, r.issues[0].message
+
+
+def test_fahrenheit_frames_with_float_unit_fahrenheit(model_path):
+    pipe = make_pipeline(model_path, float_unit="fahrenheit")
+    assert pipe.process_array(thermal_frame() * 9 / 5 + 32, "32FC1", 0.0).faces
+
+
+def test_agc_counts_read_as_radiometric_are_named(model_path):
+    r = make_pipeline(model_path).process_array(np.full((64, 80), 3000, np.uint16) + np.arange(80, dtype=np.uint16),
+                                                "16UC1", 0.0)
+    assert r.issues[0].reason == Reason.TEMPERATURE_RANGE and "radiometric_16bit" in r.issues[0].message
+
+
+def test_stamp_policy_drops_out_of_order_and_resets_on_a_jump_back(model_path):
     pipe = make_pipeline(model_path, detection_interval=100)
     frame = from_array(thermal_frame(), "32FC1")
-    pipe.process(frame, 10.0)
-    r = pipe.process(frame, 5.0)
-    assert any("not after" in w for w in r.warnings) and r.detector_ran and r.faces
-    r = pipe.process(frame, 5.0)  # repeated stamp
-    assert any("not after" in w for w in r.warnings)
+    assert pipe.process(frame, 10.0).faces
+    r = pipe.process(frame, 9.5)  # a little back: out of order, dropped
+    assert r.status == FrameStatus.REFUSED and r.issues[0].reason == Reason.OUT_OF_ORDER
+    r = pipe.process(frame, 10.0)  # repeated stamp
+    assert r.status == FrameStatus.REFUSED and r.issues[0].reason == Reason.OUT_OF_ORDER
+    r = pipe.process(frame, 10.1)
+    assert r.faces and not r.detector_ran  # tracking went on
+    r = pipe.process(frame, 5.0)  # far back: a new stream (bag loop), tracks reset
+    assert [i.reason for i in r.issues] == [Reason.TIME_JUMP] and r.detector_ran and r.faces
 
 
 def test_face_cut_by_the_border(model_path):
@@ -286,4 +321,61 @@ def test_tiny_and_odd_frames(model_path, shape):
     pipe = make_pipeline(model_path)
     a = (np.random.default_rng(0).random(shape) * 20 + 20).astype(np.float32)
     r = pipe.process_array(a, "32FC1", 0.0)
-    assert r.faces == [] and r.warnings and (r.width, r.height) == (shape[1], shape[0])
+    assert r.faces == [] and (r.width, r.height) == (shape[1], shape[0])
+
+
+_NO_SIDECAR = object()
+
+
+def _with_meta(src, dst, sidecar=_NO_SIDECAR, **changes):
+    """A copy of the model at ``dst`` with metadata fields changed; ``sidecar`` (any JSON value) beside it."""
+    import json
+
+    m = onnx.load(str(src))
+    for prop in m.metadata_props:
+        if prop.key == META_KEY:
+            doc = json.loads(prop.value)
+            doc.update(changes)
+            prop.value = json.dumps(doc)
+    onnx.save(m, str(dst))
+    if sidecar is not _NO_SIDECAR:
+        Path(dst).with_suffix(".json").write_text(json.dumps(sidecar))
+    return dst
+
+
+@pytest.mark.parametrize("changes,needle", [
+    ({"input_std": 0}, "field 'input_std' must be > 0, got 0"),
+    ({"input_std": float("nan")}, "field 'input_std' must be a finite number, got nan"),
+    ({"crop_scale": 0}, "field 'crop_scale' must be in [0.5, 4]"),
+    ({"outputs": ["simcc_x"]}, "field 'outputs' must be a list of at least 2 output names"),
+    ({"trained": "false"}, "field 'trained' must be a boolean (true or false), got 'false' (a string)"),
+    ({"num_points": "70"}, "field 'num_points' must be an integer, got '70' (a string)"),
+    ({"input_size": [96]}, "field 'input_size' must be [width, height]"),
+    ({"scheme": "nope"}, "field 'scheme' 'nope' is not a known landmark scheme"),
+    ({"split_ratio": None}, "field 'split_ratio' must be a finite number, got None (null)"),
+])
+def test_bad_metadata_is_refused_at_load_in_one_line(tmp_path, model_path, changes, needle):
+    p = _with_meta(model_path, tmp_path / "bad.onnx", **changes)
+    with pytest.raises(ModelError) as e:
+        Pipeline(PipelineConfig(model_path=str(p)))
+    text = str(e.value)
+    assert needle in text and str(p) in text and "\n" not in text, text
+
+
+def test_sidecar_problems(tmp_path, model_path):
+    import json
+
+    meta = json.loads(next(p.value for p in onnx.load(str(model_path)).metadata_props if p.key == META_KEY))
+    for doc, needle in (([1, 2], "metadata must be a JSON object, got [1, 2] (a list)"),
+                        (None, "metadata must be a JSON object, got None (null)"),
+                        ({**meta, "input_std": 0.5}, "disagree on 'input_std' (0.25 vs 0.5)")):
+        p = _with_meta(model_path, tmp_path / "s.onnx", sidecar=doc)
+        with pytest.raises(ModelError) as e:
+            Pipeline(PipelineConfig(model_path=str(p)))
+        assert needle in str(e.value) and "s.json" in str(e.value), str(e.value)
+    p = _with_meta(model_path, tmp_path / "s.onnx", sidecar={**meta, "metrics": {"nme": 9.0}})
+    pipe = Pipeline(PipelineConfig(model_path=str(p)))  # only a reporting field differs: a warning
+    assert any("differs from the model's embedded metadata on metrics" in w for w in pipe.startup_warnings)
+    (tmp_path / "s.json").write_text("{not json")
+    with pytest.raises(ModelError, match="s.json: not valid JSON"):
+        Pipeline(PipelineConfig(model_path=str(p)))

@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
+from thermal_fld_ros.camera_model import approximate_intrinsics
 from thermal_fld_ros.pose import (
-    approximate_intrinsics,
     estimate_pose,
     model_rotation,
     rotation_from_ypr,
@@ -83,13 +83,6 @@ def test_own_synthetic_points_and_low_confidence_points():
     assert estimate_pose(nan_uv, pts, K) is None
 
 
-def test_approximate_intrinsics():
-    k = approximate_intrinsics(160, 120)
-    assert k[0, 2] == 80 and k[1, 2] == 60 and k[0, 0] == k[1, 1]
-    # 57 degrees horizontal field of view (FLIR Lepton 3.x)
-    assert np.degrees(2 * np.arctan(80 / k[0, 0])) == pytest.approx(57.0)
-
-
 def test_previous_pose_seeds_the_solver_to_the_same_answer():
     pts = face_3d()
     first = estimate_pose(project(pts, 20, 5, -5), pts, K)
@@ -98,3 +91,18 @@ def test_previous_pose_seeds_the_solver_to_the_same_answer():
     fresh = estimate_pose(nxt, pts, K)
     np.testing.assert_allclose(seeded.yaw_pitch_roll_deg, fresh.yaw_pitch_roll_deg, atol=0.05)
     np.testing.assert_allclose(seeded.yaw_pitch_roll_deg, (24, 4, -3), atol=0.5)
+
+
+@pytest.mark.parametrize("k,d", [
+    (np.array([[1e-300, 0, 160], [0, 1e-300, 128], [0, 0, 1]]), None),
+    (np.array([[1e300, 0, 160], [0, 1e300, 128], [0, 0, 1]]), None),
+    (K, np.array([1e6, 0, 0, 0, 0])),
+    (K, np.array([np.nan, 0, 0, 0, 0])),
+])
+def test_absurd_intrinsics_give_no_pose_rather_than_nan_or_kilometres(k, d):
+    """The last line of defence behind camera_model's checks: a pose is finite and near, or None."""
+    pts = face_3d()
+    pose = estimate_pose(project(pts, 10, 0, 0), pts, k, d)
+    if pose is not None:
+        assert np.isfinite(pose.rotation).all() and np.isfinite(pose.yaw_pitch_roll_deg).all()
+        assert np.linalg.norm(pose.translation) <= 20.0

@@ -1,8 +1,6 @@
 """Message-level pieces of the ROS edge, without a running node: image conversion (numpy path),
-the face table, quaternions, markers, and the player's frame source."""
+the face table, quaternions and markers."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,9 +12,9 @@ from geometry_msgs.msg import Point32  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
 
-from thermal_fld_ros.frames import FrameError  # noqa: E402
+from thermal_fld_ros.camera_model import approximate_intrinsics  # noqa: E402
+from thermal_fld_ros.ingest import FrameError  # noqa: E402
 from thermal_fld_ros.ros import face_messages, face_table  # noqa: E402
-from thermal_fld_ros.ros.frame_source import FrameSource, approximate_camera_matrix, with_encoding  # noqa: E402
 from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array  # noqa: E402
 from thermal_fld_ros.ros.rotation import matrix_from_quaternion, quaternion_xyzw  # noqa: E402
 from thermal_fld_ros.types import Face, HeadPose  # noqa: E402
@@ -122,7 +120,7 @@ def test_polygon_and_markers():
     assert len(poly.polygon.points) == 70 and isinstance(poly.polygon.points[0], Point32)
     assert poly.polygon.points[5].z == pytest.approx(face.scores[5], abs=1e-6)
     assert face_messages.landmarks_polygon(header, None).polygon.points == []
-    k = approximate_camera_matrix(160, 120, 57.0)
+    k = approximate_intrinsics(160, 120, 57.0)
     arr = face_messages.markers(header, [face, _face(5, pose=False)], k, lifetime_s=0.5)
     assert arr.markers[0].action == Marker.DELETEALL
     types = [m.type for m in arr.markers[1:]]
@@ -136,25 +134,3 @@ def test_polygon_and_markers():
     assert x_arrow.lifetime.nanosec == 500_000_000
     d = np.array([x_arrow.points[1].x - x_arrow.points[0].x, x_arrow.points[1].y - x_arrow.points[0].y])
     np.testing.assert_allclose(d / np.linalg.norm(d), face.pose.rotation[:2, 0] / np.linalg.norm(face.pose.rotation[:2, 0]))
-
-
-def test_frame_source_npy_folder_and_encodings(tmp_path: Path):
-    stack = RNG.integers(0, 65535, (3, 12, 16), dtype=np.uint16)
-    np.save(tmp_path / "s.npy", stack)
-    got = list(FrameSource(str(tmp_path / "s.npy")).frames())
-    assert [e for _, e, _ in got] == ["mono16"] * 3
-    np.testing.assert_array_equal(got[2][0], stack[2])
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    cv2.imwrite(str(folder / "a.png"), stack[0])
-    cv2.imwrite(str(folder / "b.png"), cv2.cvtColor((stack[1] >> 8).astype(np.uint8), cv2.COLOR_GRAY2BGR))
-    looped = FrameSource(str(folder)).frames(loop=True)
-    encs = [next(looped)[1] for _ in range(4)]
-    assert encs == ["mono16", "mono8", "mono16", "mono8"]  # grey stored as 3 channels -> mono8
-    arr, enc = with_encoding(np.full((4, 4), 86.0, np.float64), 5 / 9, -160 / 9)
-    assert enc == "32FC1" and arr.dtype == np.float32 and arr[0, 0] == pytest.approx(30.0, abs=1e-4)
-    with pytest.raises(FileNotFoundError):
-        FrameSource(str(tmp_path / "missing"))
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no images"):
-        FrameSource(str(tmp_path / "empty"))

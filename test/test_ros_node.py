@@ -191,6 +191,10 @@ def test_bad_input_keeps_node_alive_and_is_counted(harness, model):
     alive()
     send(io.publish, np.full((256, 320), 30000, np.uint16), "mono16")  # constant
     alive()
+    send(io.publish, good + np.float32(273.15), "32FC1")  # kelvin on a celsius node: named, not "constant"
+    alive()
+    send(io.publish_raw, Image(height=1, width=40000, encoding="mono8", step=40000, data=bytes(40000)))  # side
+    alive()
     partial = good.copy()
     partial[:10] = np.inf
     m, table = io.roundtrip(partial, "32FC1")  # some inf pixels: processed, counted
@@ -212,10 +216,12 @@ def test_bad_input_keeps_node_alive_and_is_counted(harness, model):
             and int(v.get("bad_constant", 0)) >= 1 and int(v.get("bad_too_large", 0)) >= 1
 
     diag = harness.diagnostics.wait_for(counters, timeout=5.0)
-    assert diag is not None, "diagnostics never reported the bad frames"
+    assert diag is not None, ("diagnostics never reported the bad frames", io.node.stats.snapshot(), dict(io.node.stats.bad))
     v = {kv.key: kv.value for kv in diag.status[0].values}
     assert int(v["bad_encoding"]) == 1 and int(v["bad_layout"]) == 2 and int(v["bad_empty"]) == 1
-    assert int(v["bad_nonfinite"]) >= 2  # all-NaN (refused) + partial inf (processed)
+    assert int(v["bad_temperature_range"]) == 1 and int(v["bad_too_large"]) == 2 and "bad_internal" not in v
+    assert int(v["bad_nonfinite"]) == 1  # all-NaN: refused
+    assert int(v["note_some_nonfinite"]) >= 1  # partial inf: processed, with a note
     assert int(v["processed"]) >= 11
     for key in ("input_rate_hz", "processing_rate_hz", "latency_p50_ms", "latency_p95_ms", "model", "providers"):
         assert key in v
@@ -291,3 +297,68 @@ def test_real_grey_frames_as_mono8(harness, model):
         assert table is not None and table.header.stamp == msg.header.stamp
         rows = face_table.decode(table)
         assert len(rows) <= 3 and np.isfinite(rows["u"]).all() and (rows["score"] >= 0.25).all()
+
+
+def _wait_for_info(io, published: int, timeout: float = 3.0) -> None:
+    """camera_info is applied with the next frame; give the subscription time to take it."""
+    deadline = time.monotonic() + timeout
+    while io.node.stats.notes.get("camera_info_invalid", 0) < published and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not HAS_MEAN_FACE, reason="no 3D mean face (thermal_fld_ros/data/mean_face_ibug70.json)")
+def test_bad_camera_info_never_gives_a_nan_or_absurd_pose(harness, tmp_path):
+    model = str(make_fixed_landmark_model(tmp_path / "frontal.onnx", crop_points=mean_face_template(0.0)))
+    io = harness.start_node(_params(model))
+    frame = face_temperature(centre=CENTRE, size=SIZE)
+    for _ in range(3):
+        msg, pose = io.roundtrip(frame, "32FC1", topic="head_pose")
+    z_approx = _pose_of(pose)[1][2]  # approximated intrinsics (57 deg)
+    f = 160 / np.tan(np.deg2rad(57) / 2)
+    k = [f, 0.0, 160.0, 0.0, f, 128.0, 0.0, 0.0, 1.0]
+    refused = [CameraInfo(width=320, height=256, k=k, d=[np.nan, 0, 0, 0, 0]),  # NaN distortion
+               CameraInfo(width=320, height=256, k=[0.0] * 9, d=[]),  # an uncalibrated driver's zero K
+               CameraInfo(width=320, height=256, k=k, d=[0.1, 0.0, 0.0])]  # unsupported D length
+    for n, info in enumerate(refused, 1):  # refused at once, one line each: the approximation stays
+        io.info_pub.publish(info)
+        _wait_for_info(io, n)
+        msg, pose = io.roundtrip(frame, "32FC1", topic="head_pose")
+        assert pose is not None, f"head_pose stopped after camera_info {n}"
+        assert np.isfinite(_pose_of(pose)[1]).all() and _pose_of(pose)[1][2] == pytest.approx(z_approx, rel=0.05)
+    assert io.node.stats.notes["camera_info_invalid"] == 3
+    # size-dependent problems: fx=1e-300, fx=1e300, D=1e6 are ignored for this image size; approximation stays
+    for info in (CameraInfo(width=320, height=256, k=[v * 1e-300 if v == f else v for v in k], d=[]),
+                 CameraInfo(width=320, height=256, k=[v * 1e300 if v == f else v for v in k], d=[]),
+                 CameraInfo(width=320, height=256, k=k, d=[1e6, 0, 0, 0, 0])):
+        io.info_pub.publish(info)
+        time.sleep(0.3)
+        for _ in range(2):
+            msg, pose = io.roundtrip(frame, "32FC1", topic="head_pose")
+        assert pose is not None and _pose_of(pose)[1][2] == pytest.approx(z_approx, rel=0.05)
+        assert io.node.pipeline.intrinsics_source == "approximated (camera_info ignored)"
+    # a calibration for 1280x1024 on this 320x256 stream: scaled (4x), so the distance is right
+    big = CameraInfo(width=1280, height=1024, k=[4 * f, 0.0, 640.0, 0.0, 4 * f, 512.0, 0.0, 0.0, 1.0], d=[0.0] * 5)
+    io.info_pub.publish(big)
+    time.sleep(0.3)
+    for _ in range(2):
+        msg, pose = io.roundtrip(frame, "32FC1", topic="head_pose")
+    assert _pose_of(pose)[1][2] == pytest.approx(z_approx, rel=0.05)
+    assert io.node.pipeline.intrinsics_source == "camera_info (scaled)"
+    table = face_table.decode(io.result_for(msg, "faces"))
+    assert np.isfinite(table["position"]).all() and np.isfinite(table["yaw_pitch_roll"]).all()
+
+
+def test_runtime_parameter_refusals_name_the_parameter_and_type(harness, model):
+    from rclpy.parameter import Parameter
+
+    io = harness.start_node(_params(model))
+    node = io.node
+    wrong_type = node.set_parameters([Parameter("max_faces", value="three")])[0]
+    assert not wrong_type.successful and "max_faces" in wrong_type.reason and "an integer" in wrong_type.reason
+    unknown = node.set_parameters([Parameter("max_facez", value=5)])[0]
+    assert not unknown.successful and "no parameter 'max_facez' (did you mean max_faces?)" in unknown.reason
+    same_type = node.set_parameters([Parameter("max_faces", value=2)])[0]
+    assert not same_type.successful and "max_faces" in same_type.reason and "start-up" in same_type.reason
+    bad_choice = node.set_parameters([Parameter("palette", value="foo")])[0]
+    assert not bad_choice.successful and "palette='foo' is not one of" in bad_choice.reason
+    assert node.set_parameters([Parameter("use_sim_time", value=False)])[0].successful  # rclpy's own (#9)

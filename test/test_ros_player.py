@@ -82,7 +82,7 @@ def test_npy_stack_plays_once_with_approximated_camera_info(ros, tmp_path):
     player = add(_player(ctx, "/p1", source=str(tmp_path / "clip.npy"), rate_hz=50.0, loop=False,
                          frame_id="lepton_optical"))
     assert _wait(lambda: player.finished and len(imgs.msgs) == 5), (player.published, len(imgs.msgs))
-    assert [m.encoding for m in imgs.msgs] == ["mono16"] * 5
+    assert [m.encoding for m in imgs.msgs] == ["16UC1"] * 5  # the CLI's rule for uint16 (file_source)
     np.testing.assert_array_equal(image_to_array(imgs.msgs[3]), stack[3])
     assert all(m.header.frame_id == "lepton_optical" for m in imgs.msgs)
     stamps = [m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec for m in imgs.msgs]
@@ -116,6 +116,21 @@ def test_folder_loops_and_uses_the_calibration_file(ros, tmp_path):
     k = infos.msgs[0].k
     assert (k[0], k[2], k[4], k[5]) == pytest.approx((150.0, 80.5, 151.0, 59.5))  # scaled to 160x120
     assert list(infos.msgs[0].d) == pytest.approx([-0.3, 0.1, 0, 0, 0])
+
+
+def test_unreadable_file_is_skipped_and_float64_played(ros, tmp_path):
+    ctx, listener, add = ros
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), encode_temperature(face_temperature(w=160, h=120, centre=(80, 60),
+                                                                          size=(30, 38)), "mono8"))
+    (folder / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    np.save(folder / "c.npy", np.full((120, 160), 30.0))  # float64, as np.save writes it
+    imgs, _ = _listen(listener, "/p4")
+    time.sleep(0.2)
+    player = add(_player(ctx, "/p4", source=str(folder), rate_hz=100.0, loop=False))
+    assert _wait(lambda: player.finished)
+    assert _wait(lambda: [m.encoding for m in imgs.msgs] == ["mono8", "32FC1"]), [m.encoding for m in imgs.msgs]
 
 
 def test_video_source(ros, tmp_path):
@@ -152,7 +167,8 @@ def test_player_feeds_the_node_end_to_end(ros, tmp_path):
     assert _wait(lambda: len(faces.msgs) >= 5), f"{len(faces.msgs)} results for 6 frames"
     rows = face_table.decode(faces.msgs[-1])
     assert len(rows) == 1 and faces.msgs[-1].header.frame_id == "thermal_optical"
-    assert node._K is not None  # camera_info from the player reached the pipeline
+    assert node._calibration is not None  # camera_info from the player reached the pipeline
+    assert node.pipeline.intrinsics_source == "camera_info"
 
 
 def test_bad_source_exits_with_a_clear_error(tmp_path):

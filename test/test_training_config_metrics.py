@@ -1,6 +1,7 @@
 """Config validation errors, metrics against hand-computed values, model sizes of the default recipe."""
 import numpy as np
 import pytest
+import yaml
 
 torch = pytest.importorskip("torch")
 
@@ -99,3 +100,57 @@ def test_default_recipe_model_sizes():
     ordered = sorted(sizes.values())
     assert all(a[1] < b[1] for a, b in zip(ordered, ordered[1:]))  # a real size series
     assert max(s[1] for s in sizes.values()) < teacher[1]
+
+
+def test_teacher_of_another_recipe_is_refused_in_one_line(tmp_path):
+    from training.config import config_from_dict, load_config
+    from training.runs import RecipeMismatchError, Run
+
+    doc = yaml.safe_load((REPO / "training/configs/smoke.yaml").read_text())
+    cfg = config_from_dict(doc)
+    Run(cfg, str(tmp_path)).save_model("rgb_teacher", Run(cfg, str(tmp_path)).new_model("rgb_teacher"), "rgb_teacher")
+    # settings of later stages (student) do not change the RGB teacher's recipe
+    same = config_from_dict({**doc, "student": {**doc["student"], "lr": 0.01}})
+    Run(same, str(tmp_path)).load_teacher("rgb_teacher", "rgb_teacher", for_stage="thermal_teacher")
+    other = config_from_dict({**doc, "rgb_teacher": {**doc["rgb_teacher"], "lr": 0.01}})
+    with pytest.raises(RecipeMismatchError) as err:
+        Run(other, str(tmp_path)).load_teacher("rgb_teacher", "rgb_teacher", for_stage="thermal_teacher")
+    assert "\n" not in str(err.value) and "--allow-recipe-mismatch" in str(err.value)
+    Run(other, str(tmp_path), allow_recipe_mismatch=True).load_teacher("rgb_teacher", "rgb_teacher", "thermal_teacher")
+    # the student's teacher hash chains the RGB teacher's: a changed RGB recipe changes the thermal one
+    assert cfg.stage_hash("thermal_teacher") != other.stage_hash("thermal_teacher")
+    assert cfg.stage_hash("thermal_teacher") == same.stage_hash("thermal_teacher")
+    assert load_config(REPO / "training/configs/default.yaml").models.presence
+
+
+def test_legacy_decay_switch_reads_as_both_levels():
+    from training.config import config_from_dict
+
+    cfg = config_from_dict({"ablation": {"decay": False}})
+    assert cfg.ablation.decay_ktl is False and cfg.ablation.decay_mcl is False
+
+
+def test_ablation_summary_mean_std_and_two_pooled_std_verdict(tmp_path):
+    import json
+
+    from training.ablation import summarise, verdict
+
+    nmes = {"full": [0.050, 0.052, 0.054], "fi_off": [0.070, 0.072, 0.074], "ri_off": [0.051, 0.053, 0.055]}
+    for name, values in nmes.items():
+        for seed, v in enumerate(values):
+            d = tmp_path / name / f"seed_{seed}"
+            (d / "eval").mkdir(parents=True)
+            models = {"thermal_teacher (torch)": {"nme": v}, "thermal_fld_student_tiny (onnx)": {"nme": v + 0.01}}
+            (d / "eval" / "metrics.json").write_text(json.dumps({"models": models}))
+            (d / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "models": {"default_student": "tiny"},
+                                                           "ablation": {"fi": name != "fi_off"}}))
+    s = summarise(tmp_path)
+    assert s["seeds"] == [0, 1, 2]
+    full = s["variants"]["full"]
+    assert full["thermal_teacher_nme"]["mean"] == pytest.approx(0.052)
+    assert full["thermal_teacher_nme"]["std"] == pytest.approx(0.002)
+    assert s["variants"]["fi_off"]["vs_full"]["thermal_teacher"]["verdict"] == "full method better"
+    assert s["variants"]["ri_off"]["vs_full"]["thermal_teacher"]["verdict"] == "no difference at this budget"
+    assert "student" not in s["variants"]["fi_off"]["vs_full"]  # KTL rows are read on the thermal teacher
+    one = {"mean": 0.05, "std": None, "n": 1, "values": [0.05]}
+    assert verdict(one, one)["verdict"] == "one seed: no verdict"

@@ -55,6 +55,9 @@ def test_losses_fall_and_injection_terms_are_active(smoke_run):
     assert kt["lambda"][0] > kt["lambda"][-1]  # time-adaptive decay in action
     st = read_steps(run / "student_base" / "steps.csv")
     assert (st["out_kd"] > 0).all() and (st["feat_kd"] > 0).all()
+    assert (st["presence"] > 0).all() and (kt["presence"] > 0).all()  # negatives in the batches
+    for stage in ("thermal_teacher", "student_base"):  # the stage hands on its best validation epoch
+        assert (run / stage / "best.pt").is_file()
 
 
 def test_export_parity_and_runtime_loads_the_model(smoke_run):
@@ -72,6 +75,10 @@ def test_export_parity_and_runtime_loads_the_model(smoke_run):
     assert meta["trained"] is True and meta["scheme"] == "ibug70" and meta["input_size"] == [64, 64]
     assert meta["recipe"]["config_hash"] and "nme" in meta["metrics"]
     assert json.loads(path.with_suffix(".json").read_text()) == meta
+    # smoke.yaml has models.presence: the face/not-face output is exported, listed and evaluated
+    assert meta["outputs"] == ["simcc_x", "simcc_y", "presence"]
+    pres = meta["metrics"]["presence"]
+    assert pres["faces"] > 0 and pres["non_faces"] > 0 and 0.0 <= pres["auc"] <= 1.0
     # the runtime's model class reproduces the torch model through its own standardisation + decoder
     model = LandmarkModel(path)
     from training.config import load_config

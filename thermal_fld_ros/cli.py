@@ -3,96 +3,47 @@
     thermal-fld predict SOURCE [--model M] [--out DIR] [--encoding E] [--fps F] [--set key=value ...]
     thermal-fld info [--model M]
 
-``predict`` writes annotated images (or an annotated video for a video source) plus ``landmarks.json``
-and ``landmarks.csv`` (one row per face: box, score, yaw/pitch/roll, translation, points, scores).
-Errors (missing model, unreadable source, bad parameter) print one line and exit with status 2.
+``predict`` streams its results: ``landmarks.jsonl`` (one JSON object per frame: status, issues, faces)
+and ``landmarks.csv`` (one row per face: box, score, yaw/pitch/roll, translation, points, scores) are
+flushed after every frame, and ``summary.json`` (counts, issues by reason, every input that failed) is
+written at the end, also when the run is stopped by SIGINT/SIGTERM. Annotated images (or an annotated
+video for a video source) go to the same folder. An unreadable or refused input is skipped with one
+line and listed in the summary.
+
+Exit status: 0 every input processed; 2 nothing could start (missing model or source, bad option or
+parameter); 3 finished, but some inputs failed (see ``failed_inputs`` in summary.json); 130/143 stopped
+by SIGINT/SIGTERM (the outputs so far are complete and the summary is written).
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import os
+import signal
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
 import yaml
 
-from .config import PipelineConfig
+from .config import PipelineConfig, closest_name
 from .draw import draw_result
-from .frames import ENCODINGS
+from .file_source import FileSource, SourceError
+from .ingest import ENCODINGS
 from .landmark_model import LandmarkModel
+from .memory import return_large_buffers_to_os
 from .normalise import normalise
-from .types import FrameResult
-from .video import video_frames
+from .types import FrameResult, FrameStatus, Issue
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm", ".ppm"}
-VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".mpg", ".mpeg"}
+EXIT_OK, EXIT_ERROR, EXIT_INPUTS_FAILED = 0, 2, 3
 
 
 class CliError(Exception):
     """A user-facing problem (bad source, bad option)."""
-
-
-def guess_encoding(arr: np.ndarray) -> str:
-    """Encoding for an array read from a file (OpenCV colour images are BGR)."""
-    if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8:
-        return "bgr8"
-    if arr.ndim == 2 and arr.dtype == np.uint8:
-        return "mono8"
-    if arr.ndim == 2 and arr.dtype == np.uint16:
-        return "16UC1"
-    if arr.ndim == 2 and arr.dtype.kind == "f":
-        return "32FC1"
-    raise CliError(f"cannot tell the encoding of a {arr.dtype} array of shape {arr.shape}; pass --encoding")
-
-
-def _read_image(path: Path) -> np.ndarray:
-    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise CliError(f"cannot read image {path}")
-    if arr.ndim == 3 and arr.shape[2] == 4:
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    return arr
-
-
-def iter_source(source: Path) -> Tuple[str, int, Iterator[Tuple[str, np.ndarray]], Optional[float]]:
-    """(kind 'images'|'video', frame count, iterator of (name, array), video fps or None)."""
-    if not source.exists():
-        raise CliError(f"source not found: {source}")
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTS | {".npy"})
-        if not files:
-            raise CliError(f"no images (.png/.jpg/.tiff/.npy) in {source}")
-        return "images", len(files), ((p.name, _load_file(p)) for p in files), None
-    ext = source.suffix.lower()
-    if ext == ".npy":
-        arr = np.load(source, allow_pickle=False)
-        if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8 and arr.shape[0] > 3):
-            arr = arr[None]
-        if arr.ndim not in (3, 4):
-            raise CliError(f"{source}: expected a (N, H, W) stack, got shape {arr.shape}")
-        return "images", len(arr), ((f"{source.stem}_{i:06d}.png", arr[i]) for i in range(len(arr))), None
-    if ext in IMAGE_EXTS:
-        return "images", 1, iter([(source.name, _read_image(source))]), None
-    if ext in VIDEO_EXTS:
-        cap = cv2.VideoCapture(str(source))
-        if not cap.isOpened():
-            raise CliError(f"cannot open video {source}")
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 0
-        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        cap.release()
-        frames = ((f"frame_{i:06d}", img) for i, img in enumerate(video_frames(source)))
-        return "video", n, frames, (fps if fps > 0 else None)
-    raise CliError(f"unsupported source {source} (image, folder, video or .npy)")
-
-
-def _load_file(path: Path) -> np.ndarray:
-    return np.load(path, allow_pickle=False) if path.suffix.lower() == ".npy" else _read_image(path)
 
 
 def face_rows(index: int, name: str, stamp: float, result: FrameResult) -> List[dict]:
@@ -126,31 +77,55 @@ def _csv_row(r: dict) -> list:
     return [r["frame"], r["source"], r["stamp_s"], r["track_id"], r["score"], *r["box"], *ypr, *t, *pts, *r["scores"]]
 
 
+def _yaml_value(text: str, where: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CliError(f"{where}: {_yaml_problem(exc)}") from exc
+
+
+def _yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else \
+        f"invalid YAML: {problem}"
+
+
 def parse_sets(pairs: List[str]) -> dict:
     out = {}
     for item in pairs or []:
         if "=" not in item:
             raise CliError(f"--set expects key=value, got {item!r}")
         k, v = item.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
+        out[k.strip()] = _yaml_value(v, f"--set {item}")
     return out
 
 
 def load_config(args) -> PipelineConfig:
-    """Parameters from --config (flat YAML or a ROS 2 parameter file; node-only keys are ignored),
-    then --set overrides (strict), then --model."""
+    """Parameters from --config (flat YAML or a ROS 2 parameter file; node-only keys are ignored, other
+    unknown keys warned about), then --set overrides (strict), then --model."""
     from dataclasses import fields
+
+    from .ros.parameters import NODE_PARAMS
 
     known = {f.name for f in fields(PipelineConfig)}
     params = {}
     if args.config:
-        doc = yaml.safe_load(Path(args.config).read_text()) or {}
+        try:
+            text = Path(args.config).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"--config {args.config}: cannot read ({exc.strerror or exc})") from exc
+        doc = _yaml_value(text, args.config) or {}
         if not isinstance(doc, dict):
-            raise CliError(f"{args.config}: expected a mapping of parameters")
+            raise CliError(f"{args.config}: expected a mapping of parameters, got {type(doc).__name__}")
         for v in doc.values():  # ROS 2 parameter file: {node: {ros__parameters: {...}}}
             if isinstance(v, dict) and "ros__parameters" in v:
-                doc = v["ros__parameters"]
+                doc = v["ros__parameters"] or {}
                 break
+        node_only = {p.name for p in NODE_PARAMS} | {"use_sim_time"}
+        for k in sorted(set(doc) - known - node_only, key=str):
+            print(f"warning: {args.config}: unknown parameter {k!r} ignored{closest_name(str(k), known | node_only)}",
+                  file=sys.stderr)
         params.update({k: v for k, v in doc.items() if k in known})
     params.update(parse_sets(args.set))
     if args.model:
@@ -158,65 +133,153 @@ def load_config(args) -> PipelineConfig:
     return PipelineConfig.from_dict(params)
 
 
+class _Stop:
+    """SIGINT/SIGTERM: finish the current frame, then stop (a second signal stops at once)."""
+
+    def __init__(self):
+        self.signum: Optional[int] = None
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+    def _handle(self, signum, _frame):
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+
+class _StreamWriter:
+    """landmarks.jsonl + landmarks.csv, flushed after every frame so a stopped run keeps what it did."""
+
+    def __init__(self, out: Path, num_points: int):
+        self.jsonl = open(out / "landmarks.jsonl", "w", encoding="utf-8")
+        self.csv_fh = open(out / "landmarks.csv", "w", newline="", encoding="utf-8")
+        self.csv = csv.writer(self.csv_fh)
+        self.csv.writerow(_csv_header(num_points))
+        self.csv_fh.flush()
+
+    def frame(self, record: dict) -> None:
+        self.jsonl.write(json.dumps(record) + "\n")
+        for r in record.get("faces", []):
+            self.csv.writerow(_csv_row(r))
+        self.jsonl.flush()
+        self.csv_fh.flush()
+
+    def close(self) -> None:
+        self.jsonl.close()
+        self.csv_fh.close()
+
+
+def _issues_json(issues: List[Issue]) -> List[dict]:
+    return [{"reason": i.reason.value, "message": i.message} for i in issues]
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def cmd_predict(args) -> int:
     from tqdm import tqdm
 
-    from .frames import FrameError, from_array
+    from .frames import from_array
+    from .ingest import FrameError
     from .pipeline import Pipeline
 
     cfg = load_config(args)
     pipe = Pipeline(cfg)
     for w in pipe.startup_warnings:
         print(f"warning: {w}", file=sys.stderr)
-    kind, n, frames, video_fps = iter_source(Path(args.source))
-    fps = args.fps or video_fps or 30.0
+    try:
+        source = FileSource(args.source, encoding=args.encoding or "")
+    except SourceError as exc:
+        raise CliError(str(exc)) from exc
+    fps = args.fps or source.fps or 30.0
     out = Path(args.out)
-    (out / "annotated").mkdir(parents=True, exist_ok=True) if kind == "images" else out.mkdir(parents=True,
-                                                                                                exist_ok=True)
-    writer = None
-    rows: List[dict] = []
-    frames_json = []
-    norm_cfg = pipe.frame_cfg.normalise_config()
-    bar = tqdm(frames, total=n or None, disable=not args.show_progress, unit="frame", desc="thermal-fld")
-    n_faces = 0
-    for i, (name, arr) in enumerate(bar):
-        stamp = i / fps
-        encoding = args.encoding or guess_encoding(arr)
-        try:
-            frame = from_array(arr, encoding, pipe.frame_cfg)
-        except FrameError as exc:
-            frames_json.append({"frame": i, "source": name, "warnings": [f"bad frame: {exc}"], "faces": []})
-            print(f"warning: {name}: {exc}", file=sys.stderr)
-            continue
-        if args.independent:
-            pipe.reset()  # unrelated images: no tracking from one to the next
-        result = pipe.process(frame, stamp)
-        face_list = face_rows(i, name, stamp, result)
-        n_faces += len(face_list)
-        rows.extend(face_list)
-        frames_json.append({"frame": i, "source": name, "stamp_s": round(stamp, 6), "width": result.width,
-                            "height": result.height, "warnings": result.warnings, "faces": face_list})
-        overlay = draw_result(normalise(frame.data, frame.kind, norm_cfg), result)
-        if kind == "video":
-            if writer is None:
-                writer = cv2.VideoWriter(str(out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                         (overlay.shape[1], overlay.shape[0]))
-            writer.write(overlay)
-        else:
-            cv2.imwrite(str(out / "annotated" / (Path(name).stem + ".png")), overlay)
-    if writer is not None:
-        writer.release()
+    video_out = source.kind == "video"
+    out.mkdir(parents=True, exist_ok=True)
+    if not video_out:
+        (out / "annotated").mkdir(exist_ok=True)
     meta = pipe.meta
-    doc = {"model": str(pipe.model.path), "model_name": meta.model_name, "scheme": meta.scheme,
-           "num_points": meta.num_points, "source": str(args.source), "config": cfg.to_dict(), "frames": frames_json}
-    (out / "landmarks.json").write_text(json.dumps(doc, indent=1))
-    with open(out / "landmarks.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(_csv_header(meta.num_points))
-        for r in rows:
-            w.writerow(_csv_row(r))
-    print(f"{len(frames_json)} frames, {n_faces} faces -> {out}")
-    return 0
+    norm_cfg = pipe.frame_cfg.normalise_config()
+    status = Counter()
+    by_reason: Counter = Counter()
+    failed: List[Dict[str, str]] = []
+    n_frames = n_faces = 0
+    summary = {"model": str(pipe.model.path), "model_name": meta.model_name, "scheme": meta.scheme,
+               "num_points": meta.num_points, "source": str(args.source), "config": cfg.to_dict(),
+               "outputs": {"frames": "landmarks.jsonl", "faces": "landmarks.csv"}}
+    writer = _StreamWriter(out, meta.num_points)
+    video = None
+    stop = _Stop()
+    try:
+        with stop:
+            bar = tqdm(source.frames(), total=source.count, disable=not args.show_progress, unit="frame",
+                       desc="thermal-fld")
+            for i, sf in enumerate(bar):
+                stamp = i / fps
+                n_frames += 1
+                record = {"frame": i, "source": sf.name, "stamp_s": round(stamp, 6)}
+                frame = None
+                if sf.issue is not None:
+                    result = FrameResult(faces=[], width=0, height=0, issues=[sf.issue])
+                else:
+                    try:
+                        frame = from_array(sf.array, sf.encoding, pipe.frame_cfg)
+                    except FrameError as exc:
+                        result = FrameResult(faces=[], width=0, height=0, issues=[exc.issue()])
+                    else:
+                        if args.independent:
+                            pipe.reset()  # unrelated images: no tracking from one to the next
+                        result = pipe.process(frame, stamp)
+                st = result.status
+                status[st.value] += 1
+                by_reason.update(i_.reason.value for i_ in result.issues)
+                if st == FrameStatus.REFUSED:
+                    first = next(i_ for i_ in result.issues if i_.refused)
+                    failed.append({"source": sf.name, "reason": first.reason.value, "message": first.message})
+                    print(f"thermal-fld: skipped {sf.name}: {first.message} [{first.reason.value}]", file=sys.stderr)
+                face_list = face_rows(i, sf.name, stamp, result)
+                n_faces += len(face_list)
+                record.update({"width": result.width, "height": result.height, "status": st.value,
+                               "issues": _issues_json(result.issues), "faces": face_list})
+                writer.frame(record)
+                if frame is not None and st != FrameStatus.REFUSED:
+                    overlay = draw_result(normalise(frame.data, frame.kind, norm_cfg), result)
+                    if video_out:
+                        if video is None:
+                            video = cv2.VideoWriter(str(out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                                    fps, (overlay.shape[1], overlay.shape[0]))
+                        video.write(overlay)
+                    else:
+                        cv2.imwrite(str(out / "annotated" / (Path(sf.name).stem + ".png")), overlay)
+                if stop.signum is not None:
+                    break
+    except KeyboardInterrupt:
+        stop.signum = stop.signum or signal.SIGINT
+    finally:
+        writer.close()
+        if video is not None:
+            video.release()
+        interrupted = signal.Signals(stop.signum).name if stop.signum is not None else None
+        code = 128 + int(stop.signum) if stop.signum is not None else (EXIT_INPUTS_FAILED if failed else EXIT_OK)
+        summary.update({"frames": n_frames, "faces": n_faces, "status": dict(status),
+                        "issues_by_reason": dict(by_reason), "failed_inputs": failed,
+                        "interrupted": interrupted, "exit_code": code})
+        _write_json(out / "summary.json", summary)
+    tail = f"; stopped by {interrupted}" if interrupted else ""
+    bad = f"; {len(failed)} input(s) failed (listed in summary.json)" if failed else ""
+    print(f"{n_frames} frames, {n_faces} faces -> {out}{bad}{tail}")
+    return code
 
 
 def cmd_info(args) -> int:
@@ -244,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="landmarks + head pose for an image, folder, video or .npy stack")
     p.add_argument("source")
     p.add_argument("--out", default="thermal_fld_out", help="output folder (default: %(default)s)")
-    p.add_argument("--encoding", choices=sorted(ENCODINGS), help="pixel meaning (default: from the file type)")
+    p.add_argument("--encoding", choices=sorted(ENCODINGS),
+                   help="pixel meaning (default: from the dtype: uint8 mono8, colour bgr8, uint16 16UC1, float 32FC1)")
     p.add_argument("--fps", type=float, help="frame rate for stamps of images/.npy (default 30 or the video's)")
     p.add_argument("--show-progress", action="store_true", help="progress bar")
     p.add_argument("--independent", action="store_true",
@@ -259,11 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    return_large_buffers_to_os()
     try:
         return int(args.func(args))
     except (CliError, FileNotFoundError, ValueError, OSError) as exc:
         print(f"thermal-fld: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:  # before the run started (e.g. while loading the model)
+        print("thermal-fld: interrupted", file=sys.stderr)
+        return 128 + int(signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -6,20 +6,25 @@ same configuration from a dict or the node's YAML.
 """
 from __future__ import annotations
 
+import difflib
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterable, List
 
-from .frames import FrameConfig
+from .frames import FLOAT_UNITS, FrameConfig
+from .palettes import PALETTES
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_NAME = "student.onnx"
 
 
-def _f(default, description: str, rng=None, **kw):
+def _f(default, description: str, rng=None, choices=None, **kw):
     meta = {"description": description}
     if rng is not None:
         meta["range"] = rng
+    if choices is not None:
+        meta["choices"] = tuple(choices)
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta, **kw)
     return field(default=default, metadata=meta, **kw)
@@ -61,8 +66,9 @@ class PipelineConfig:
     radiometric_16bit: bool = _f(True, "16UC1/mono16 are radiometric counts (temperature = counts*scale+offset)")
     radiometric_scale: float = _f(0.01, "degrees per count for radiometric 16-bit frames", (1e-6, 100.0))
     radiometric_offset: float = _f(-273.15, "degrees C at count 0 for radiometric 16-bit frames", (-1000.0, 1000.0))
-    float_unit: str = _f("celsius", "unit of 32FC1 frames: 'celsius' or 'kelvin'")
-    palette: str = _f("auto", "palette of bgr8/rgb8 frames: auto, grey, ironbow, hot, rainbow")
+    float_unit: str = _f("celsius", "unit of 32FC1 frames: celsius, kelvin or fahrenheit", choices=FLOAT_UNITS)
+    palette: str = _f("auto", "palette of bgr8/rgb8 frames: auto or one of " + ", ".join(sorted(PALETTES)),
+                      choices=("auto",) + tuple(sorted(PALETTES)))
     max_pixels: int = _f(4096 * 4096, "larger frames are rejected with a warning", (1, 64 * 1024 * 1024))
     temperature_min_c: float = _f(20.0, "radiometric normalisation window: low end (C)", (-100.0, 500.0))
     temperature_max_c: float = _f(40.0, "radiometric normalisation window: high end (C)", (-100.0, 500.0))
@@ -75,12 +81,13 @@ class PipelineConfig:
         """Build from a flat dict; unknown keys or wrong types raise ValueError naming them."""
         d = dict(d or {})
         known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
+        unknown = sorted(set(d) - set(known), key=str)
         if unknown:
-            raise ValueError(f"unknown pipeline parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
+            raise ValueError("; ".join(f"unknown pipeline parameter {k!r}{closest_name(str(k), known)}"
+                                       for k in unknown))
         cfg = cls()
         for k, v in d.items():
-            setattr(cfg, k, _coerce(k, getattr(cfg, k), v))
+            setattr(cfg, k, coerce_param(k, getattr(cfg, k), v))
         cfg.validate()
         return cfg
 
@@ -94,12 +101,14 @@ class PipelineConfig:
             v = getattr(self, f.name)
             if rng is not None and not (rng[0] <= v <= rng[1]):
                 raise ValueError(f"parameter {f.name}={v} outside its range [{rng[0]}, {rng[1]}]")
+            choices = f.metadata.get("choices")
+            if choices is not None and v not in choices:
+                raise ValueError(f"parameter {f.name}={v!r} is not one of: {', '.join(choices)}"
+                                 f"{closest_name(str(v), choices)}")
         if self.temperature_max_c <= self.temperature_min_c:
             raise ValueError("temperature_max_c must be above temperature_min_c")
         if self.percentile_high <= self.percentile_low:
             raise ValueError("percentile_high must be above percentile_low")
-        if self.float_unit not in ("celsius", "kelvin"):
-            raise ValueError(f"float_unit must be 'celsius' or 'kelvin', got {self.float_unit!r}")
         if not self.providers:
             raise ValueError("providers must name at least one onnxruntime execution provider")
 
@@ -114,18 +123,35 @@ class PipelineConfig:
         return Path(self.model_path).expanduser() if self.model_path else default_model_path()
 
 
-def _coerce(name: str, current: Any, value: Any) -> Any:
+def closest_name(name: str, known: Iterable[str]) -> str:
+    """' (did you mean X?)' for the closest known name, or '' when none is close."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def expected_type(default: Any) -> str:
+    """What a parameter with this default takes, in words (for one-line refusals)."""
+    for typ, words in ((bool, "a bool (true/false)"), (int, "an integer"), (float, "a number"),
+                       (list, "a list of strings"), (str, "a string")):
+        if isinstance(default, typ):
+            return words
+    return type(default).__name__
+
+
+def coerce_param(name: str, current: Any, value: Any) -> Any:
+    """``value`` as the type of ``current`` (an int for a float is fine), or ValueError naming ``name``."""
     if isinstance(current, bool):
         if isinstance(value, bool):
             return value
-        raise ValueError(f"parameter {name} must be a bool, got {value!r}")
+        raise ValueError(f"parameter {name} must be {expected_type(current)}, got {value!r}")
     if isinstance(current, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                int(value) != value:
             raise ValueError(f"parameter {name} must be an integer, got {value!r}")
         return int(value)
     if isinstance(current, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"parameter {name} must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"parameter {name} must be a finite number, got {value!r}")
         return float(value)
     if isinstance(current, list):
         if isinstance(value, str):

@@ -13,7 +13,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .codec import SimCCCodec
-from .model_meta import LandmarkModelMeta, read_onnx_metadata
+from .model_meta import load_landmark_meta
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,16 @@ class LandmarkModel:
         if not self.path.is_file():
             raise ModelError(f"landmark model not found: {self.path}")
         try:
-            doc = read_onnx_metadata(self.path)
-            self.meta = LandmarkModelMeta.from_dict(doc)
+            self.meta, meta_warnings = load_landmark_meta(self.path)
         except (ValueError, TypeError, KeyError) as exc:
-            raise ModelError(f"landmark model {self.path}: {exc}") from exc
-        if not self.meta.trained and not allow_untrained:
+            raise ModelError(f"landmark model: {exc}") from exc
+        if self.meta.trained is not True and not allow_untrained:
             raise ModelError(f"landmark model {self.path} is not marked trained in its metadata; "
                              f"refusing to publish landmarks from an untrained network")
         if self.meta.decoder != "simcc":
             raise ModelError(f"landmark model {self.path}: unsupported decoder {self.meta.decoder!r}")
         self.providers, self.warnings = select_providers(providers)
+        self.warnings = meta_warnings + self.warnings
         for w in self.warnings:
             log.warning(w)
         opts = ort.SessionOptions()

@@ -1,32 +1,37 @@
 """The runtime pipeline: thermal frame -> faces with landmarks, scores, track ids and head pose.
 
 Plain Python, shared by the ROS node, the CLI and the tests. ``process`` never raises for what is in a
-frame (no face, constant, NaN, a face cut by the border): it returns a FrameResult with ``warnings``.
+frame (no face, constant, NaN, a face cut by the border, a stamp out of order): it returns a FrameResult
+whose ``status`` and typed ``issues`` say what happened. The stamp policy lives here only: a stamp not
+after the previous one is dropped, a jump back of more than ``STAMP_JUMP_RESET_S`` starts a new stream.
 Problems with the model raise at construction, naming the file and the problem.
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
+from .camera_model import Calibration, CameraInfoError, approximate_intrinsics, intrinsics_for
 from .config import PipelineConfig
 from .crop import invert, transform_points, warp
 from .detector import make_detector
-from .frames import FrameError, ThermalFrame, from_array
+from .frames import ThermalFrame, from_array
+from .ingest import FrameError, check_values
 from .landmark_model import LandmarkModel, ModelError
 from .model_meta import LandmarkModelMeta
 from .normalise import KIND_TEMPERATURE, normalise, percentile_window
-from .pose import approximate_intrinsics, estimate_pose
+from .pose import estimate_pose
 from .schemes import get_scheme
 from .smoothing import OneEuroFilter
 from .tracker import Track, TrackSet
-from .types import Face, FrameResult
+from .types import Face, FrameResult, Issue, Reason
 
 log = logging.getLogger(__name__)
 SKIN_MAX_C = 38.0  # warmest facial skin: caps the detector's window on radiometric frames
+STAMP_JUMP_RESET_S = 2.0  # a stamp this far back is a new stream (bag loop, player restart): reset tracks
 
 __all__ = ["Pipeline", "ModelError", "FrameError"]
 
@@ -46,9 +51,10 @@ class Pipeline:
         self.startup_warnings: List[str] = list(self.model.warnings)
         self._mean_face = self._load_mean_face()
         self._eye_pair = self.scheme.normaliser if self.scheme.num_points == self.meta.num_points else None
-        self._K: Optional[np.ndarray] = None
-        self._dist: Optional[np.ndarray] = None
-        self._warned_intrinsics = False
+        self._calibration: Optional[Calibration] = None
+        self._intrinsics_key: Optional[tuple] = None
+        self._intrinsics: Tuple[np.ndarray, Optional[np.ndarray]] = (np.eye(3), None)
+        self.intrinsics_source = "approximated"  # or 'camera_info' / 'camera_info (scaled)' (diagnostics)
         self.tracks = TrackSet()
         self.reset()
 
@@ -57,14 +63,19 @@ class Pipeline:
     def meta(self) -> LandmarkModelMeta:
         return self.model.meta
 
-    def set_camera_intrinsics(self, K: np.ndarray, dist: Optional[np.ndarray] = None) -> None:
-        """Camera matrix (3, 3) and distortion (plumb_bob k1 k2 p1 p2 k3) from camera_info."""
-        k = np.asarray(K, np.float64).reshape(3, 3)
-        if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
-            raise ValueError(f"invalid camera matrix {k.tolist()}")
-        self._K = k
-        self._dist = None if dist is None or len(dist) == 0 else np.asarray(dist, np.float64).ravel()
+    def set_calibration(self, cal: Optional[Calibration]) -> None:
+        """Use a checked calibration (camera_info) for head pose; None = approximate from the image size.
+
+        How it fits the image size (scaled, or ignored with a note) is decided at the next frame with faces.
+        """
+        self._calibration = cal
+        self._intrinsics_key = None
         self._last_pose = {}
+
+    def intrinsics(self, width: int, height: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """(K, D or None) head pose uses for images of this size."""
+        self._resolve_intrinsics(width, height)
+        return self._intrinsics
 
     def reset(self) -> None:
         """Forget tracks and filters (a new stream, or a jump back in time)."""
@@ -76,13 +87,13 @@ class Pipeline:
         self._last_pose: dict = {}  # track id -> last HeadPose (seeds solvePnP)
 
     def process_array(self, array: np.ndarray, encoding: str, stamp_s: float) -> FrameResult:
-        """Like :meth:`process` for a raw array; an unusable frame gives an empty result with a warning."""
+        """Like :meth:`process` for a raw array; an unusable frame gives a REFUSED result with its reason."""
         try:
             frame = from_array(array, encoding, self.frame_cfg)
         except FrameError as exc:
             shape = getattr(array, "shape", (0, 0))
             h, w = (shape[0], shape[1]) if len(shape) >= 2 else (0, 0)
-            return FrameResult(faces=[], width=int(w), height=int(h), warnings=[f"bad frame: {exc}"])
+            return FrameResult(faces=[], width=int(w), height=int(h), issues=[exc.issue()])
         return self.process(frame, stamp_s)
 
     def process(self, frame: ThermalFrame, stamp_s: float) -> FrameResult:
@@ -90,34 +101,23 @@ class Pipeline:
         data = np.asarray(frame.data)
         h, w = (int(data.shape[0]), int(data.shape[1])) if data.ndim >= 2 else (0, 0)
         result = FrameResult(faces=[], width=w, height=h)
-        if data.ndim != 2 or h == 0 or w == 0:
-            result.warnings.append(f"bad frame: expected a non-empty (H, W) array, got shape {data.shape}")
-            return result
-        if h * w > self.frame_cfg.max_pixels:
-            result.warnings.append(f"bad frame: {w}x{h} exceeds max_pixels {self.frame_cfg.max_pixels}")
-            return result
-        finite = np.isfinite(data)
-        if not finite.all():
-            if not finite.any():
-                result.warnings.append("bad frame: all pixels are NaN/inf")
-                return result
-            result.warnings.append(f"{int((~finite).sum())} non-finite pixels treated as coldest")
-        stamp_s = float(stamp_s)
-        if self._last_stamp is not None and stamp_s <= self._last_stamp:
-            result.warnings.append(f"stamp {stamp_s:.6f} is not after the previous {self._last_stamp:.6f}: "
-                                   f"tracks reset")
-            self.reset()
-        self._last_stamp = stamp_s
-
         try:
-            frame01 = normalise(data, frame.kind, self._norm_cfg)
-        except ValueError as exc:
-            result.warnings.append(f"bad frame: {exc}")
+            result.issues.extend(check_values(data, frame.kind, frame.encoding, self.frame_cfg.max_pixels))
+        except FrameError as exc:
+            result.issues.append(exc.issue())
             return result
+        stamp_issue = self._check_stamp(float(stamp_s))
+        if stamp_issue is not None:
+            result.issues.append(stamp_issue)
+            if stamp_issue.refused:
+                return result
+
+        frame01 = normalise(data, frame.kind, self._norm_cfg)
         t1 = time.perf_counter()
         result.timings_ms["normalise"] = (t1 - t0) * 1e3
         if float(frame01.max()) - float(frame01.min()) < 1e-3:
-            result.warnings.append("constant frame: no face")
+            result.issues.append(Issue(Reason.CONSTANT, f"constant {frame.encoding} frame (no contrast): no face "
+                                       f"can be found"))
             self.tracks.tracks = []  # ids keep counting: a face after a blank frame is a new track
             self._frame_index += 1
             return result
@@ -132,7 +132,8 @@ class Pipeline:
                         if d.score >= cfg.detection_threshold]
             except Exception as exc:  # a safety net: one odd frame must not stop a stream
                 log.exception("face detector failed")
-                result.warnings.append(f"face detector failed on this frame: {exc!r}")
+                result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
+                                           f"{type(exc).__name__}: {exc}"))
                 dets = []
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self._last_detection = self._frame_index
@@ -172,13 +173,24 @@ class Pipeline:
         t5 = time.perf_counter()
         result.timings_ms["pose"] = (t5 - t4) * 1e3
         result.faces = faces
-        if not faces:
-            result.warnings.append("no face")
         self._frame_index += 1
         result.timings_ms["total"] = (time.perf_counter() - t0) * 1e3
         return result
 
     # ------------------------------------------------------------------ internals
+    def _check_stamp(self, stamp_s: float) -> Optional[Issue]:
+        """The stamp policy: drop a frame not after the previous one; a big jump back is a new stream."""
+        last = self._last_stamp
+        if last is not None and stamp_s <= last:
+            if last - stamp_s <= STAMP_JUMP_RESET_S:
+                return Issue(Reason.OUT_OF_ORDER, f"dropped a frame with stamp {stamp_s:.6f} not after the "
+                             f"previous {last:.6f} (out of order or repeated)")
+            self.reset()
+            self._last_stamp = stamp_s
+            return Issue(Reason.TIME_JUMP, f"stamp jumped back {last - stamp_s:.1f} s: new stream, tracks reset")
+        self._last_stamp = stamp_s
+        return None
+
     def _detector_frame(self, data: np.ndarray, kind: str, frame01: np.ndarray) -> np.ndarray:
         """The detector's view: a robust percentile window, as on the AGC frames it was fitted on.
 
@@ -233,17 +245,34 @@ class Pipeline:
             return None
         return mf
 
+    def _resolve_intrinsics(self, w: int, h: int) -> Optional[Issue]:
+        """Fit the calibration to this image size once per (calibration, size); the note says how."""
+        key = (id(self._calibration), w, h)
+        if key == self._intrinsics_key:
+            return None
+        self._intrinsics_key = key
+        approx = (approximate_intrinsics(w, h), None)
+        if self._calibration is None:
+            self._intrinsics, self.intrinsics_source = approx, "approximated"
+            return Issue(Reason.INTRINSICS_APPROXIMATED, "no camera_info: head pose uses intrinsics approximated "
+                         "from the image size (57 deg horizontal field of view)")
+        try:
+            k, d, note = intrinsics_for(self._calibration, w, h)
+        except CameraInfoError as exc:
+            self._intrinsics, self.intrinsics_source = approx, "approximated (camera_info ignored)"
+            return Issue(Reason.CAMERA_INFO, f"camera_info ignored: {exc}; head pose uses intrinsics "
+                         f"approximated from the image size")
+        self._intrinsics = (k, d)
+        self.intrinsics_source = "camera_info (scaled)" if note else "camera_info"
+        return Issue(Reason.CAMERA_INFO, note) if note else None
+
     def _add_poses(self, faces: List[Face], w: int, h: int, result: FrameResult) -> None:
         if self._mean_face is None:
             return
-        if self._K is None:
-            K, dist = approximate_intrinsics(w, h), None
-            if not self._warned_intrinsics:
-                result.warnings.append("no camera_info: head pose uses intrinsics approximated from the image "
-                                       "size (57 deg horizontal field of view)")
-                self._warned_intrinsics = True
-        else:
-            K, dist = self._K, self._dist
+        note = self._resolve_intrinsics(w, h)
+        if note is not None:
+            result.issues.append(note)
+        K, dist = self._intrinsics
         poses = {}
         for f in faces:
             f.pose = estimate_pose(f.landmarks, self._mean_face, K, dist, f.scores,

@@ -21,14 +21,8 @@ from .types import HeadPose
 # Columns: head axes (x out of the face, y subject's left, z up) in the mean-face model frame
 # (x subject's left, y down, z into the head).
 MODEL_TO_HEAD = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
-DEFAULT_HFOV_DEG = 57.0  # FLIR Lepton 3.x horizontal field of view: the assumed lens when no camera_info
 MIN_POINTS = 6
-
-
-def approximate_intrinsics(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> np.ndarray:
-    """Pinhole K for an image of this size with the principal point at the centre."""
-    f = 0.5 * width / np.tan(np.deg2rad(hfov_deg) / 2.0)
-    return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
+MAX_DISTANCE_M = 20.0  # a head farther than this is a solver failure (a face there spans a few pixels)
 
 
 def ypr_from_rotation(rotation: np.ndarray) -> Tuple[float, float, float]:
@@ -83,11 +77,16 @@ def estimate_pose(points_2d: np.ndarray, model_3d: np.ndarray, camera_matrix: np
                                          flags=cv2.SOLVEPNP_ITERATIVE)
     except cv2.error:
         return None
-    if not found or tvec[2, 0] <= 0:
+    if not found or not np.isfinite(rvec).all() or not np.isfinite(tvec).all() or tvec[2, 0] <= 0:
+        return None
+    if float(np.linalg.norm(tvec)) > MAX_DISTANCE_M:
         return None
     r_model, _ = cv2.Rodrigues(rvec)
     proj, _ = cv2.projectPoints(obj, rvec, tvec, k, dist)
     err = float(np.sqrt(np.mean(np.sum((proj.reshape(-1, 2) - pts) ** 2, 1))))
     rot = r_model @ MODEL_TO_HEAD
-    return HeadPose(rotation=rot, translation=tvec.ravel().copy(), yaw_pitch_roll_deg=ypr_from_rotation(rot),
-                    reprojection_error_px=err)
+    ypr = ypr_from_rotation(rot)
+    if not (np.isfinite(rot).all() and np.isfinite(ypr).all()):  # never publish a NaN pose
+        return None
+    return HeadPose(rotation=rot, translation=tvec.ravel().copy(), yaw_pitch_roll_deg=ypr,
+                    reprojection_error_px=err if np.isfinite(err) else float("nan"))

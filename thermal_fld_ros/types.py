@@ -8,6 +8,55 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 
+class Reason(str, Enum):
+    """Why a frame was refused or needs a note; the value is the ``/diagnostics`` and CLI summary key."""
+
+    # refusals: the frame is not processed
+    ENCODING = "encoding"  # not an encoding the package reads
+    EMPTY = "empty"  # zero width or height
+    LAYOUT = "layout"  # step, data length, shape or dtype disagree with the encoding
+    TOO_LARGE = "too_large"  # above max_pixels or a side above OpenCV's limit
+    NONFINITE = "nonfinite"  # no finite pixel at all
+    TEMPERATURE_RANGE = "temperature_range"  # implausible temperatures: wrong unit or radiometric scale
+    PALETTE = "palette"  # a colour frame that cannot be mapped back to a scalar
+    UNREADABLE = "unreadable"  # a file that cannot be read or decoded (CLI, player)
+    OUT_OF_ORDER = "out_of_order"  # stamp not after the previous frame's (dropped)
+    STALE = "stale"  # older than max_frame_age_s (dropped, node)
+    INTERNAL = "internal"  # a bug: an exception inside the pipeline
+    # notes: the frame is processed
+    CONSTANT = "constant"  # no contrast at all: no face can be found
+    PARTIAL_NONFINITE = "some_nonfinite"  # some NaN/inf pixels, treated as coldest
+    TIME_JUMP = "time_jump"  # stamp jumped back: a new stream, tracks reset
+    DETECTOR_FAILED = "detector_failed"  # the face detector raised on this frame
+    INTRINSICS_APPROXIMATED = "intrinsics_approximated"  # no (usable) camera_info: K from the image size
+    CAMERA_INFO = "camera_info"  # camera_info scaled or ignored
+
+
+REFUSALS = frozenset({Reason.ENCODING, Reason.EMPTY, Reason.LAYOUT, Reason.TOO_LARGE, Reason.NONFINITE,
+                      Reason.TEMPERATURE_RANGE, Reason.PALETTE, Reason.UNREADABLE, Reason.OUT_OF_ORDER,
+                      Reason.STALE, Reason.INTERNAL})
+# counted as bad frames (diagnostics ``bad_<reason>``): refusals other than drops, and frames with no content
+BAD_FRAME_REASONS = (REFUSALS - {Reason.OUT_OF_ORDER, Reason.STALE}) | {Reason.CONSTANT}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem with one frame: a typed reason and the line to log."""
+
+    reason: Reason
+    message: str
+
+    @property
+    def refused(self) -> bool:
+        return self.reason in REFUSALS
+
+
+class FrameStatus(str, Enum):
+    FACES = "faces"  # processed, at least one face
+    NO_FACE = "no_face"  # processed, no face
+    REFUSED = "refused"  # not processed (see the issues)
+
+
 @dataclass
 class HeadPose:
     """Head frame in the camera optical frame.
@@ -114,7 +163,18 @@ class FrameResult:
     height: int
     detector_ran: bool = False
     timings_ms: Dict[str, float] = field(default_factory=dict)
-    warnings: List[str] = field(default_factory=list)
+    issues: List[Issue] = field(default_factory=list)
+
+    @property
+    def status(self) -> FrameStatus:
+        if any(i.refused for i in self.issues):
+            return FrameStatus.REFUSED
+        return FrameStatus.FACES if self.faces else FrameStatus.NO_FACE
+
+    @property
+    def warnings(self) -> List[str]:
+        """The issues' lines (for logs and the CLI's JSON); use ``issues`` to act on them."""
+        return [i.message for i in self.issues]
 
     @property
     def primary(self) -> Optional[Face]:

@@ -22,20 +22,35 @@ import argparse
 import importlib
 import sys
 
-STAGES = ("rgb_teacher", "thermal_teacher", "student", "eval", "export", "all")
-_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report")
+STAGES = ("rgb_teacher", "thermal_teacher", "student", "adapt", "eval", "export", "all")
+_REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report", "training.pseudolabel",
+               "training.baselines.compare", "training.presence_eval")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
     from training.config import ConfigError, load_config
-    from training.pipeline import run_command
+    from training.runs import StageOrderError
+    from training.stages import run_command
 
     try:
         cfg = load_config(args.config, overrides=args.set)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    return run_command(args.command, args.config, out=args.out, resume=args.resume, cfg=cfg)
+    from training.data.loaders.common import DatasetError
+    from training.runs import missing_data_paths
+
+    missing = missing_data_paths(cfg, args.command)
+    for line in missing:  # every missing path, one line each
+        print(f"error: {line}", file=sys.stderr)
+    if missing:
+        return 2
+    try:
+        return run_command(args.command, args.config, out=args.out, resume=args.resume, cfg=cfg,
+                           allow_recipe_mismatch=args.allow_recipe_mismatch)
+    except (StageOrderError, FileNotFoundError, NotADirectoryError, DatasetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # missing/foreign teacher, missing or bad data: one line
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", required=True, help="YAML config (training/configs/*.yaml)")
         p.add_argument("--out", default=None, help="run directory (default: the config's out_dir)")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+        p.add_argument("--allow-recipe-mismatch", action="store_true",
+                       help="use a teacher checkpoint trained by another recipe (its hash differs) anyway")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set ablation.fi=false (YAML value; repeatable)")
         p.set_defaults(func=_run_stage)

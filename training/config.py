@@ -15,6 +15,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+DECAY_TERMS = ("distill", "all")  # what the time-adaptive decay scales (StageConfig.decay_terms)
+
 
 class ConfigError(ValueError):
     """A config file that cannot be used, with the offending key in the message."""
@@ -29,6 +31,7 @@ class SourceConfig:
     split: Optional[str] = "train"  # null for layouts without splits
     options: Dict[str, Any] = field(default_factory=dict)  # loader-specific keyword arguments
     limit: int = 0  # use at most this many records (0: all)
+    repeat: int = 1  # list the records this many times (a small real set among thousands of synthetic ones)
 
 
 @dataclass
@@ -53,9 +56,18 @@ class DataConfig:
     train: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="train")])
     val: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="val")])
     test: List[SourceConfig] = field(default_factory=lambda: [SourceConfig(split="test")])
+    # real RGB photos with landmarks (loader rgb_photos): read by the RGB teacher stage only, mixed with the
+    # paired records of `train`; `rgb_val` is that teacher's validation and reported test set (e.g. HELEN test)
+    rgb_train: List[SourceConfig] = field(default_factory=list)
+    rgb_val: List[SourceConfig] = field(default_factory=list)
+    # real thermal faces never trained on, read after training (training.real_eval): labelled frames and
+    # held-out-subject pseudo-labels; `adapt_bn` = unlabelled real faces for batch-norm statistics adaptation
+    real_eval: List[SourceConfig] = field(default_factory=list)
+    adapt_bn: List[SourceConfig] = field(default_factory=list)
     augment: bool = True
     augment_options: Dict[str, Any] = field(default_factory=dict)  # training.data.augment.AugmentConfig fields
     val_limit: int = 256  # validation crops per epoch (0: all)
+    negative_rate: float = 0.25  # share of training items turned into non-face crops (only with models.presence)
     batch_size: int = 32
     num_workers: int = 0
 
@@ -71,6 +83,9 @@ class ModelsConfig:
     })
     default_student: str = "base"
     head_hidden: int = 256
+    # Face/not-face head on the thermal models (teacher and students), trained with negative crops
+    # (data.negative_rate) and exported as the ONNX output "presence" (probability in [0, 1]).
+    presence: bool = False
 
 
 @dataclass
@@ -90,6 +105,10 @@ class StageConfig:
     lambda_out: float = 1.0  # output KD
     tau: float = 2.0  # output-KD temperature
     decay_floor: float = 0.1  # d(t) at the end of training (see training.schedule)
+    # Which terms d(t) scales: "distill" = feature + output KD only (FI/RI, trained against the ground
+    # truth, keep their weight), "all" = FI and RI too. See docs/training.md for why "distill" is the default.
+    decay_terms: str = "distill"
+    lambda_presence: float = 1.0  # face/not-face BCE (only for models with a presence head)
 
 
 @dataclass
@@ -98,7 +117,8 @@ class AblationConfig:
 
     fi: bool = True
     ri: bool = True
-    decay: bool = True
+    decay_ktl: bool = True  # false: constant distillation weight in KTL (the paper's "decay off" row)
+    decay_mcl: bool = True  # false: constant distillation weight in MCL
     ktl: bool = True  # false: thermal teacher from scratch, GT loss only
     student_kd: bool = True  # false: students from scratch, GT loss only
 
@@ -150,7 +170,33 @@ class TrainConfig:
         doc = self.to_dict()
         for k in ("out_dir", "source_path", "log_every", "threads", "device", "eval", "export"):
             doc.pop(k, None)
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+        return _hash(doc)
+
+    def stage_hash(self, stage: str) -> str:
+        """Hash of what shapes one stage's model: its data, architecture, stage settings, switches, seed and
+        (chained) the hash of the teacher it learns from. A checkpoint saved with another value was trained
+        by another recipe; stages that load a teacher refuse it (``training.runs``)."""
+        doc = self.to_dict()
+        m, a = doc["models"], doc["ablation"]
+        data = {k: v for k, v in doc["data"].items() if k not in ("test", "num_workers")}  # no effect on weights
+        common = {"data": data, "seed": doc["seed"], "head_hidden": m["head_hidden"]}
+        if stage == "rgb_teacher":
+            part = {"model": m["rgb_teacher"], "stage": doc["rgb_teacher"]}
+        elif stage == "thermal_teacher":
+            part = {"model": m["thermal_teacher"], "presence": m["presence"], "stage": doc["thermal_teacher"],
+                    "switches": {k: a[k] for k in ("ktl", "fi", "ri", "decay_ktl")},
+                    "teacher": self.stage_hash("rgb_teacher") if a["ktl"] else None}
+        elif stage.startswith("student_"):
+            part = {"model": m["students"][stage[len("student_"):]], "presence": m["presence"],
+                    "stage": doc["student"], "switches": {k: a[k] for k in ("student_kd", "decay_mcl")},
+                    "teacher": self.stage_hash("thermal_teacher") if a["student_kd"] else None}
+        else:
+            raise ValueError(f"no recipe hash for stage {stage!r}")
+        return _hash({**common, **part})
+
+
+def _hash(doc: Dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _check(value: Any, tp: Any, where: str) -> Any:
@@ -207,8 +253,20 @@ def _build(cls, doc: Dict[str, Any], where: str):
     return cls(**kwargs)
 
 
+def _migrate(doc: Dict[str, Any]) -> Dict[str, Any]:
+    """Read configs written before ``ablation.decay`` was split (old run folders): it switched both levels."""
+    abl = doc.get("ablation")
+    if isinstance(abl, dict) and "decay" in abl:
+        abl = dict(abl)
+        old = abl.pop("decay")
+        abl.setdefault("decay_ktl", old)
+        abl.setdefault("decay_mcl", old)
+        doc = {**doc, "ablation": abl}
+    return doc
+
+
 def config_from_dict(doc: Dict[str, Any]) -> TrainConfig:
-    cfg = _build(TrainConfig, doc or {}, "")
+    cfg = _build(TrainConfig, _migrate(doc or {}), "")
     _validate(cfg)
     return cfg
 
@@ -284,6 +342,10 @@ def _validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"{name}: epochs >= 1, steps_per_epoch >= 0, lr > 0 and tau > 0 required")
         if not 0.0 <= st.decay_floor <= 1.0:
             raise ConfigError(f"{name}.decay_floor: must be in [0, 1]")
+        if st.decay_terms not in DECAY_TERMS:
+            raise ConfigError(f"{name}.decay_terms: expected one of {', '.join(DECAY_TERMS)}, got {st.decay_terms!r}")
+    if not 0.0 <= d.negative_rate < 1.0:
+        raise ConfigError(f"data.negative_rate: must be in [0, 1), got {d.negative_rate}")
     if cfg.eval.split not in ("val", "test"):
         raise ConfigError(f"eval.split: expected val or test, got {cfg.eval.split!r}")
     for s in cfg.export.students:

@@ -1,8 +1,9 @@
 """The training loop every stage shares: epochs, DDP, logging, checkpoints and resume.
 
 Per stage directory: ``steps.csv`` (loss terms, lambda(t), lr, grad norm per logged step),
-``epochs.json`` (per-epoch means + validation), ``last.pt`` (resume checkpoint, written every epoch)
-and ``model.pt`` (the trained network, for the next stage / export).
+``epochs.json`` (per-epoch means + validation), ``last.pt`` (resume checkpoint, written every epoch),
+``best.pt`` (the network of the epoch with the lowest validation NME so far) and ``model.pt`` (the
+network the stage hands on: the best epoch's when validation ran, else the last epoch's).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from training.config import StageConfig
 from training.distributed import DistContext, all_reduce_mean
 from training.schedule import lr_factor
 
-TERM_COLUMNS = ("gt", "fi", "ri", "feat_kd", "out_kd", "lambda")
+TERM_COLUMNS = ("gt", "fi", "ri", "feat_kd", "out_kd", "presence", "lambda")
 
 
 class StopTraining(RuntimeError):
@@ -72,7 +73,9 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
     """Train ``objective`` (an ``nn.Module`` returning (loss, terms)) for ``stage.epochs`` epochs.
 
     Returns the per-epoch history. With ``resume``, continues after the last finished epoch of
-    ``out_dir/last.pt``; a finished stage returns at once.
+    ``out_dir/last.pt``; a finished stage returns at once. With ``validate`` returning ``val_nme``, the
+    objective's model ends with the weights of the best validation epoch (``best.pt``), not the last:
+    a late epoch whose validation NME rose is never what the next stage or the export gets.
     """
     out_dir = Path(out_dir)
     device = ctx.device
@@ -88,19 +91,23 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
     start_epoch, step = 0, 0
     last_rows: List[Dict] = []
     last = out_dir / "last.pt"
-    if resume and last.is_file():
-        state = ckpt.load(last)
-        objective.load_trainable_state(state["objective"])
+    best_path = out_dir / "best.pt"
+    best_nme = math.inf
+    state = ckpt.load_resume(last, name, lambda s: objective.load_trainable_state(s["objective"]),
+                             verbose=ctx.is_main) if resume else None
+    if state is not None:
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
         ckpt.set_rng_state(state["rng"][min(ctx.rank, len(state["rng"]) - 1)])
         last_rows = state.get("rows", [])
+        best_nme = state.get("best_val_nme", math.inf)
         if ctx.is_main:
             print(f"[{name}] resuming after epoch {start_epoch}/{stage.epochs} (step {step})", flush=True)
     elif ctx.is_main:
+        resume = False  # nothing to resume from: the logs below start afresh too
         out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in ("steps.csv", "epochs.json"):
+        for stale in ("steps.csv", "epochs.json", "best.pt"):
             (out_dir / stale).unlink(missing_ok=True)
     model = objective
     if ctx.distributed:
@@ -144,12 +151,19 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         if validate is not None and ctx.is_main:
             objective.eval()
             record.update(validate(objective))
+            nme = record.get("val_nme", math.nan)
+            if math.isfinite(nme) and nme < best_nme:  # before last.pt: a resume never misses a best epoch
+                best_nme = nme
+                ckpt.save_atomic({"epoch": epoch + 1, "val_nme": nme,
+                                  "model": objective.model.state_dict()}, best_path)
+            record["best_val_nme"] = best_nme if math.isfinite(best_nme) else None
         history.append(record)
         rngs = _gather_rng(ctx)
         if ctx.is_main:  # checkpoint first: the epoch counts as finished once it is saved
-            ckpt.save_atomic({"epoch": epoch + 1, "step": step, "objective": objective.trainable_state(),
-                              "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                              "history": history, "rows": rows, "rng": rngs}, last)
+            ckpt.save_keeping_previous({"epoch": epoch + 1, "step": step, "objective": objective.trainable_state(),
+                                        "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                                        "history": history, "rows": rows, "rng": rngs, "best_val_nme": best_nme},
+                                       last)
             _append_log(log_path, rows)
             (out_dir / "epochs.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
             print(f"[{name}] epoch {epoch + 1}/{stage.epochs} " + " ".join(
@@ -157,6 +171,11 @@ def train_stage(name: str, objective: nn.Module, train_set: Dataset, stage: Stag
         ctx.barrier()
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < stage.epochs:
             raise StopTraining(f"[{name}] stopped after epoch {epoch + 1} (test hook)")
+    if best_path.is_file():
+        best = ckpt.load(best_path)
+        objective.model.load_state_dict(best["model"])
+        if ctx.is_main:
+            print(f"[{name}] keeping epoch {best['epoch']} (best validation NME {best['val_nme']:.4f})", flush=True)
     return history
 
 

@@ -3,7 +3,9 @@
 The exported graph takes the standardised crop ``(crop01 - input_mean) / input_std`` as input
 ``input`` [batch, 1, H, W] and returns ``simcc_x`` / ``simcc_y`` logits; the runtime's
 ``thermal_fld_ros.landmark_model`` standardises with the metadata written here and decodes with
-``thermal_fld_ros.codec``, exactly as ``training.evaluate`` does.
+``thermal_fld_ros.codec``, exactly as ``training.evaluate`` does. A model with a presence head
+(``models.presence``) has a third output ``presence`` [batch]: the probability (sigmoid of the logit)
+that the crop shows a face; the metadata's ``outputs`` then lists it third.
 """
 from __future__ import annotations
 
@@ -22,6 +24,29 @@ from thermal_fld_ros.model_meta import META_KEY, LandmarkModelMeta, sidecar_path
 from training.models import LandmarkNet
 
 OUTPUTS = ("simcc_x", "simcc_y")
+PRESENCE_OUTPUT = "presence"
+
+
+def output_names(model: LandmarkNet) -> tuple:
+    """The ONNX outputs of ``model``: the two SimCC logits, plus ``presence`` when it has that head."""
+    return OUTPUTS + ((PRESENCE_OUTPUT,) if getattr(model, "has_presence", False) else ())
+
+
+class _WithPresence(torch.nn.Module):
+    """Export view of a model with a presence head: (simcc_x, simcc_y, P(face)) in one graph."""
+
+    def __init__(self, model: LandmarkNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        f = self.model.features(x)
+        sx, sy = self.model.head(f)
+        return sx, sy, torch.sigmoid(self.model.presence(f))
+
+
+def export_view(model: LandmarkNet) -> torch.nn.Module:
+    return _WithPresence(model) if getattr(model, "has_presence", False) else model
 
 
 class ParityError(RuntimeError):
@@ -35,10 +60,11 @@ def export_onnx(model: LandmarkNet, path: Path, input_size, opset: int = 17) -> 
     w, h = input_size
     model = model.eval().cpu()
     dummy = torch.zeros(1, model.in_channels, h, w)
-    axes = {"input": {0: "batch"}, OUTPUTS[0]: {0: "batch"}, OUTPUTS[1]: {0: "batch"}}
+    names = output_names(model)
+    axes = {"input": {0: "batch"}, **{n: {0: "batch"} for n in names}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
-        torch.onnx.export(model, (dummy,), str(path), input_names=["input"], output_names=list(OUTPUTS),
+        torch.onnx.export(export_view(model), (dummy,), str(path), input_names=["input"], output_names=list(names),
                           dynamic_axes=axes, opset_version=opset, dynamo=False)
     return path
 
@@ -58,7 +84,7 @@ def simplify(path: Path) -> Path:
 
 
 def build_meta(cfg, model_name: str, num_points: int, metrics: Optional[Dict[str, Any]] = None,
-               recipe_extra: Optional[Dict[str, Any]] = None) -> LandmarkModelMeta:
+               recipe_extra: Optional[Dict[str, Any]] = None, outputs=OUTPUTS) -> LandmarkModelMeta:
     d = cfg.data
     recipe = {"config_hash": cfg.recipe_hash(), "config": cfg.to_dict(), "method": "MLCM-KD (KTL + MCL)",
               "data": data_terms(cfg)}
@@ -66,19 +92,31 @@ def build_meta(cfg, model_name: str, num_points: int, metrics: Optional[Dict[str
     return LandmarkModelMeta(scheme=d.scheme, num_points=num_points, input_name="input",
                              input_size=tuple(int(v) for v in d.input_size), input_channels=1,
                              input_mean=d.input_mean, input_std=d.input_std, crop_scale=CROP_SCALE,
-                             decoder="simcc", split_ratio=d.split_ratio, outputs=list(OUTPUTS), trained=True,
+                             decoder="simcc", split_ratio=d.split_ratio, outputs=list(outputs), trained=True,
                              model_name=model_name, recipe=recipe, metrics=dict(metrics or {}))
 
 
+TERMS = {
+    "synth": "synthetic faces from training.data.synth, generated here (procedural head, or the ICT-FaceKit "
+             "face model: MIT licence, USC Institute for Creative Technologies)",
+    "rgb_photos": "real RGB photos; for 300-W (HELEN, AFW): iBUG 300-W annotations for research purposes only, "
+                  "no commercial use; photos under their datasets' research terms (Flickr)",
+    "pseudo_labels": "real thermal faces labelled by MediaPipe's face mesh (Apache-2.0); PUJ LWIR faces: no data "
+                     "licence stated, internal research use; Chips Thermal Face: non-commercial",
+}
+
+
 def data_terms(cfg) -> list:
-    """Which data trained the model and under which terms (carried into the model's metadata)."""
+    """Every data source that shaped the model, with its role and terms (carried into the model's metadata).
+
+    Roles: ``train`` (thermal teacher and students), ``rgb_teacher`` (real photos the RGB teacher learnt from,
+    whose knowledge KTL moves into thermal), ``adapt_bn`` (unlabelled real faces for batch-norm statistics)."""
+    d = cfg.data
     out = []
-    for src in cfg.data.train:
-        if src.loader == "synth":
-            terms = "synthetic faces from training.data.synth (generated here; no third-party images)"
-        else:
-            terms = f"the {src.loader} dataset's own licence applies (see docs/datasets.md)"
-        out.append({"loader": src.loader, "root": src.root, "split": src.split, "terms": terms})
+    for role, sources in (("train", d.train), ("rgb_teacher", d.rgb_train), ("adapt_bn", d.adapt_bn)):
+        for src in sources:
+            terms = TERMS.get(src.loader, f"the {src.loader} dataset's own licence applies (see docs/datasets.md)")
+            out.append({"role": role, "loader": src.loader, "root": src.root, "split": src.split, "terms": terms})
     return out
 
 
@@ -103,25 +141,25 @@ def ort_session(path: Path, threads: int = 1):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(path_or_session, x: np.ndarray, batch: int = 64):
-    """Logits of an ONNX model for standardised inputs ``x`` (B, C, H, W), in batches."""
+def run_onnx(path_or_session, x: np.ndarray, batch: int = 64, names=OUTPUTS):
+    """Outputs ``names`` (default: the two logits) of an ONNX model for standardised inputs ``x`` (B, C, H, W)."""
     sess = ort_session(path_or_session) if isinstance(path_or_session, (str, Path)) else path_or_session
-    outs_x, outs_y = [], []
+    outs = [[] for _ in names]
     for i in range(0, len(x), batch):
-        ox, oy = sess.run(list(OUTPUTS), {"input": np.ascontiguousarray(x[i:i + batch], np.float32)})
-        outs_x.append(ox)
-        outs_y.append(oy)
-    return np.concatenate(outs_x), np.concatenate(outs_y)
+        got = sess.run(list(names), {"input": np.ascontiguousarray(x[i:i + batch], np.float32)})
+        for acc, o in zip(outs, got):
+            acc.append(o)
+    return tuple(np.concatenate(o) for o in outs)
 
 
 def parity_check(model: LandmarkNet, path: Path, x: np.ndarray, atol: float) -> Dict[str, float]:
-    """Max |onnxruntime - torch| over both outputs on real inputs; raises ``ParityError`` above ``atol``."""
+    """Max |onnxruntime - torch| over every output on real inputs; raises ``ParityError`` above ``atol``."""
     model = model.eval().cpu()
     with torch.no_grad():
-        tx, ty = model(torch.from_numpy(np.asarray(x, np.float32)))
-    ox, oy = run_onnx(path, x)
-    err = float(max(np.abs(ox - tx.numpy()).max(), np.abs(oy - ty.numpy()).max()))
-    scale = float(max(np.abs(tx.numpy()).max(), np.abs(ty.numpy()).max()))
+        ref = [t.numpy() for t in export_view(model)(torch.from_numpy(np.asarray(x, np.float32)))]
+    got = run_onnx(path, x, names=output_names(model))
+    err = float(max(np.abs(o - t).max() for o, t in zip(got, ref)))
+    scale = float(max(np.abs(ref[0]).max(), np.abs(ref[1]).max()))
     result = {"max_abs_error": err, "max_abs_logit": scale, "atol": float(atol), "samples": int(len(x))}
     if not err <= atol:
         raise ParityError(f"{Path(path).name}: onnxruntime differs from torch by {err:.3g} > {atol:.3g}")

@@ -4,7 +4,9 @@
   weight > 0 (soft cross-entropy minus the target's entropy: same gradient, zero at a perfect fit).
 - ``simcc_kd_loss``: output-level distillation, KL(softmax(t/tau) || softmax(s/tau)) * tau^2
   (Hinton's scaling keeps gradient size independent of tau).
-- ``feature_kd_loss``: MSE between adapted student features and (detached) teacher features.
+- ``feature_kd_loss``: MSE between adapted student features and (detached) teacher features, optionally
+  averaged over the samples with weight > 0 only (unpaired samples carry no teacher).
+- ``presence_loss``: binary cross-entropy of the face/not-face logit.
 """
 from __future__ import annotations
 
@@ -45,8 +47,20 @@ def simcc_kd_loss(student_x, student_y, teacher_x, teacher_y, tau: float = 1.0, 
     return (tau * tau) * _masked_mean(per_point, weight)
 
 
-def feature_kd_loss(adapted_student: torch.Tensor, teacher_feat: torch.Tensor) -> torch.Tensor:
-    """Feature KD: mean squared error to the teacher's features (no gradient into the teacher)."""
+def feature_kd_loss(adapted_student: torch.Tensor, teacher_feat: torch.Tensor,
+                    sample_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Feature KD: mean squared error to the teacher's features (no gradient into the teacher).
+
+    ``sample_weight`` (B,): per-sample weights; the mean runs over weighted samples (0 when all are 0).
+    """
     if adapted_student.shape != teacher_feat.shape:
         raise ValueError(f"feature shapes differ: {tuple(adapted_student.shape)} vs {tuple(teacher_feat.shape)}")
-    return F.mse_loss(adapted_student, teacher_feat.detach())
+    if sample_weight is None:
+        return F.mse_loss(adapted_student, teacher_feat.detach())
+    per_sample = (adapted_student - teacher_feat.detach()).pow(2).flatten(1).mean(1)
+    return _masked_mean(per_sample, sample_weight)
+
+
+def presence_loss(logits: torch.Tensor, is_face: torch.Tensor) -> torch.Tensor:
+    """Face/not-face: binary cross-entropy with logits, mean over the batch."""
+    return F.binary_cross_entropy_with_logits(logits, is_face.to(logits.dtype))

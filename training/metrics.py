@@ -80,3 +80,18 @@ def summarise(pred, gt, mask, normaliser, threshold: float = 0.10) -> Dict[str, 
         f"auc@{threshold:.2f}": auc(nme, threshold),
         "per_landmark_nme": [None if not np.isfinite(v) else float(v) for v in per_point],
     }
+
+
+def presence_summary(p_face: np.ndarray, p_negative: np.ndarray, threshold: float = 0.5) -> Dict[str, float]:
+    """Face/not-face figures of presence probabilities on face crops and on non-face crops.
+
+    ``auc``: probability that a random face crop scores above a random non-face crop (ties count half).
+    """
+    pf = np.asarray(p_face, np.float64).ravel()
+    pn = np.asarray(p_negative, np.float64).ravel()
+    if not len(pf) or not len(pn):
+        raise ValueError("presence_summary needs face and non-face crops")
+    above = (pf[:, None] > pn[None, :]).mean() + 0.5 * (pf[:, None] == pn[None, :]).mean()
+    return {"auc": float(above), "mean_face": float(pf.mean()), "mean_non_face": float(pn.mean()),
+            "threshold": float(threshold), "face_recall": float((pf >= threshold).mean()),
+            "non_face_accepted": float((pn >= threshold).mean()), "faces": int(len(pf)), "non_faces": int(len(pn))}

@@ -1,6 +1,7 @@
 """Node health for ``/diagnostics``: rates, end-to-end latency, drops and bad frames, ~1 Hz.
 
-Latency is measured from the image's header stamp to the moment its results are published (same
+Bad frames and notes are counted under the typed reasons of :class:`thermal_fld_ros.types.Reason`
+(``bad_<reason>``, ``note_<reason>``). Latency is measured from the image's header stamp to the moment its results are published (same
 clock on one machine; on a robot it includes the camera driver's delay, which is what a consumer sees).
 """
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
-from typing import Deque, Dict, List, Tuple
+from typing import Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -27,6 +28,8 @@ class NodeStats:
         self.last_faces = 0
         self.last_bad_reason = ""
         self.bad_by_reason: Dict[str, int] = {}
+        self.notes = Counter()  # reason -> count, for frames processed with a note (Reason values)
+        self.notes_by_reason: Dict[str, int] = {}
         self._rx: Deque[float] = deque(maxlen=window)  # receive times (monotonic)
         self._done: Deque[float] = deque(maxlen=window)  # publish times (monotonic)
         self._latency_ms: Deque[float] = deque(maxlen=window)
@@ -51,6 +54,10 @@ class NodeStats:
         with self._lock:
             self.bad[reason] += 1
             self.last_bad_reason = reason
+
+    def on_note(self, reason: str) -> None:
+        with self._lock:
+            self.notes[reason] += 1
 
     def on_processed(self, latency_ms: float, process_ms: float, faces: int,
                      transport_ms: float = float("nan"), wait_ms: float = float("nan")) -> None:
@@ -87,6 +94,7 @@ class NodeStats:
                 "wait_p50_ms": _nanmedian(self._wait_ms),
             }
             self.bad_by_reason = dict(self.bad)
+            self.notes_by_reason = dict(self.notes)
         return snap
 
 
@@ -97,8 +105,8 @@ def _nanmedian(values) -> float:
 
 
 def diagnostic_array(stamp, name: str, hardware_id: str, snap: Dict[str, float],
-                     bad_by_reason: Dict[str, int], extra: List[Tuple[str, str]], recent_bad: int = 0
-                     ) -> DiagnosticArray:
+                     bad_by_reason: Dict[str, int], extra: List[Tuple[str, str]], recent_bad: int = 0,
+                     notes_by_reason: Optional[Dict[str, int]] = None) -> DiagnosticArray:
     """One DiagnosticStatus for the node; WARN while bad frames arrive (``recent_bad``) or before any image."""
     status = DiagnosticStatus()
     status.name, status.hardware_id = name, hardware_id
@@ -112,6 +120,7 @@ def diagnostic_array(stamp, name: str, hardware_id: str, snap: Dict[str, float],
         status.level, status.message = DiagnosticStatus.OK, "running"
     values = [(k, f"{v:.2f}" if isinstance(v, float) else str(v)) for k, v in snap.items()]
     values += [(f"bad_{k}", str(v)) for k, v in sorted(bad_by_reason.items())]
+    values += [(f"note_{k}", str(v)) for k, v in sorted((notes_by_reason or {}).items())]
     status.values = [KeyValue(key=k, value=v) for k, v in values + list(extra)]
     msg = DiagnosticArray()
     msg.header.stamp = stamp

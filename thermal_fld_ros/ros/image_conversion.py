@@ -1,20 +1,23 @@
 """``sensor_msgs/Image`` <-> numpy without the ROS 1 ``cv-bridge`` from PyPI.
 
-The ROS 2 ``cv_bridge`` is used when it is importable (a normal ROS install); otherwise the numpy path
-(:func:`thermal_fld_ros.frames.array_from_buffer`) that honours ``step`` (row padding) and
-``is_bigendian``. Size and step are checked here first, strictly (data length must equal
-step*height), and a frame above ``max_pixels`` is refused before anything is copied. Problems raise
-:class:`~thermal_fld_ros.frames.FrameError` with a message a user can act on.
+The message's layout is checked by :func:`thermal_fld_ros.ingest.check_layout` (the one rule set:
+encoding, size, side and pixel limits, step, data length = step*height) before anything is copied;
+then the ROS 2 ``cv_bridge`` converts when it is importable, else :func:`thermal_fld_ros.ingest.array_from_buffer`
+(honours ``step`` padding and ``is_bigendian``). Problems raise a typed
+:class:`~thermal_fld_ros.ingest.FrameError`.
 """
 from __future__ import annotations
 
 import array
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 from sensor_msgs.msg import Image
 
-from thermal_fld_ros.frames import ENCODINGS, FrameError, array_from_buffer
+from thermal_fld_ros.ingest import ENCODINGS, FrameError, array_from_buffer, check_layout
+from thermal_fld_ros.types import Reason
+
+DEFAULT_MAX_PIXELS = 4096 * 4096
 
 try:  # ROS 2 cv_bridge (not on PyPI; present on a ROS install)
     from cv_bridge import CvBridge as _CvBridge  # type: ignore
@@ -28,47 +31,28 @@ def bridge_available() -> bool:
     return _BRIDGE is not None
 
 
-def check_layout(msg: Image, max_pixels: Optional[int] = None) -> Tuple[type, int]:
-    """Validate encoding, size and step of ``msg``; returns (dtype, channels)."""
-    enc = msg.encoding
-    if enc not in ENCODINGS:
-        raise FrameError(f"unsupported encoding {enc!r}; supported: {', '.join(ENCODINGS)}")
-    dtype, channels = ENCODINGS[enc]
-    h, w = int(msg.height), int(msg.width)
-    if h <= 0 or w <= 0:
-        raise FrameError(f"empty frame ({w}x{h}, {enc})")
-    if max_pixels is not None and h * w > max_pixels:
-        raise FrameError(f"frame too large: {w}x{h} = {h * w} pixels > max_pixels {max_pixels}")
-    row = w * channels * np.dtype(dtype).itemsize
-    if msg.step < row:
-        raise FrameError(f"step {msg.step} < width*channels*bytes = {row} ({enc}, {w}x{h})")
-    if len(msg.data) != msg.step * h:
-        raise FrameError(f"data has {len(msg.data)} bytes, expected step*height = {msg.step}*{h} = "
-                         f"{msg.step * h} ({enc}, {w}x{h})")
-    return dtype, channels
-
-
 def image_to_array(msg: Image, max_pixels: Optional[int] = None, use_bridge: bool = True) -> np.ndarray:
-    """Image message -> (H, W) or (H, W, 3) array in native byte order."""
-    check_layout(msg, max_pixels)
+    """Image message -> (H, W) or (H, W, 3) array in native byte order (may share the message's memory)."""
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
+    check_layout(msg.height, msg.width, msg.encoding, limit, msg.step, len(msg.data))
     if use_bridge and _BRIDGE is not None:
         try:
             return np.asarray(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="passthrough"))
         except Exception:  # noqa: BLE001 - fall back to the numpy path, which explains any error
             pass
-    return array_from_buffer(msg.data, msg.height, msg.width, msg.step, msg.encoding, bool(msg.is_bigendian))
+    return array_from_buffer(msg.data, msg.height, msg.width, msg.step, msg.encoding, bool(msg.is_bigendian), limit)
 
 
 def array_to_image(arr: np.ndarray, encoding: str, header=None, step_padding: int = 0,
                    big_endian: bool = False) -> Image:
     """(H, W[, 3]) array -> Image message; ``step_padding``/``big_endian`` exist to test consumers."""
     if encoding not in ENCODINGS:
-        raise FrameError(f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
+        raise FrameError(Reason.ENCODING, f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
     dtype, channels = ENCODINGS[encoding]
     arr = np.asarray(arr)
     shape_ok = arr.ndim == 2 if channels == 1 else (arr.ndim == 3 and arr.shape[2] == channels)
     if not shape_ok:
-        raise FrameError(f"array of shape {arr.shape} does not fit encoding {encoding!r}")
+        raise FrameError(Reason.LAYOUT, f"array of shape {arr.shape} does not fit encoding {encoding!r}")
     h, w = arr.shape[:2]
     wire = np.dtype(dtype)
     if wire.itemsize > 1:

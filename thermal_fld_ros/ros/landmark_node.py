@@ -17,44 +17,39 @@ import rclpy
 import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PolygonStamped, PoseStamped
-from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
+from thermal_fld_ros.camera_model import Calibration, CameraInfoError
 from thermal_fld_ros.config import PipelineConfig
-from thermal_fld_ros.frames import FrameError, from_array
+from thermal_fld_ros.frames import from_array
+from thermal_fld_ros.ingest import FrameError
+from thermal_fld_ros.memory import return_large_buffers_to_os
 from thermal_fld_ros.normalise import normalise
 from thermal_fld_ros.pipeline import Pipeline
-from thermal_fld_ros.pose import approximate_intrinsics
 from thermal_fld_ros.ros import face_messages, face_table
 from thermal_fld_ros.ros.diagnostics import NodeStats, diagnostic_array
+from thermal_fld_ros.ros.hri_output import HriFacePublisher, hri_available
 from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array
-from thermal_fld_ros.ros.parameters import declare, landmark_node_params
+from thermal_fld_ros.ros.parameters import declare, init_ros, landmark_node_params, refuse_runtime_changes
+from thermal_fld_ros.ros.sim_clock import SimClockWatch
+from thermal_fld_ros.ros.tf_frames import FaceFramePublisher
+from thermal_fld_ros.types import BAD_FRAME_REASONS, FrameStatus, Issue, Reason
 
 NODE_NAME = "thermal_fld_node"
 LARGE_FRAME_BYTES = 512 * 1024  # Fast DDS default shared-memory segment: larger best-effort samples get lost
-STAMP_JUMP_RESET_S = 2.0  # a stamp this far back is a new stream (bag loop, player restart): reset tracks
 
 
 def _stamp_s(stamp) -> float:
     return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
 
 
-def classify(text: str) -> str:
-    """Short reason key for a frame problem (diagnostics counter name)."""
-    t = text.lower()
-    for key, words in (("encoding", ("unsupported encoding",)), ("too_large", ("too large", "max_pixels")),
-                       ("empty", ("empty",)), ("layout", ("step", "data has", "bytes", "shape", "dtype")),
-                       ("nonfinite", ("nan", "non-finite", "inf")), ("constant", ("constant",))):
-        if any(w in t for w in words):
-            return key
-    return "other"
-
-
 class ThermalFldNode(Node):
     def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        kwargs.setdefault("allow_undeclared_parameters", True)  # unknown names reach our callback's refusal
         super().__init__(node_name, **kwargs)
         specs = landmark_node_params()
         values = declare(self, specs)
@@ -67,7 +62,7 @@ class ThermalFldNode(Node):
         self.providers = ",".join(getattr(self.pipeline.model, "providers", cfg.providers))
         for w in self.pipeline.startup_warnings:
             self.get_logger().warning(w)
-        self.add_on_set_parameters_callback(self._refuse_runtime_changes)
+        self.add_on_set_parameters_callback(refuse_runtime_changes(self.get_name(), specs))
 
         self.stats = NodeStats()
         self._last_log: Dict[str, float] = {}
@@ -75,15 +70,12 @@ class ThermalFldNode(Node):
         self._pending: Optional[Image] = None
         self._pending_rx = 0.0
         self._pending_wall = 0.0
-        self._pending_K = None
-        self._K: Optional[np.ndarray] = None
-        self._last_stamp: Optional[float] = None
+        self._pending_cal: Optional[Calibration] = None
+        self._calibration: Optional[Calibration] = None
         self._warned_zero_stamp = False
         self._bad_reported = 0
 
-        reliability = str(self.p["qos_reliability"]).lower()
-        if reliability not in ("best_effort", "reliable"):
-            raise ValueError(f"qos_reliability must be best_effort or reliable, got {reliability!r}")
+        reliability = self.p["qos_reliability"]  # one of its choices (checked by declare)
         self._best_effort = reliability == "best_effort"
         self._warned_large = False
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(self.p["qos_depth"]),
@@ -100,7 +92,11 @@ class ThermalFldNode(Node):
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
         self.pub_debug = self.create_publisher(Image, "debug_image", 2) if self.p["publish_debug_image"] else None
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_timer(float(self.p["diagnostics_period_s"]), self._publish_diagnostics)
+        # A steady clock, so /diagnostics keeps coming under use_sim_time before /clock arrives.
+        self.create_timer(float(self.p["diagnostics_period_s"]), self._publish_diagnostics,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._init_face_outputs()
+        self.sim_clock = SimClockWatch(self)
 
         self._stop = False
         self._worker = threading.Thread(target=self._work, name="thermal_fld_worker", daemon=True)
@@ -108,14 +104,24 @@ class ThermalFldNode(Node):
         self.get_logger().info(f"model {self.model_desc} on {self.providers}; subscribed to "
                                f"{self.image_topic} ({reliability}, depth {self.p['qos_depth']})")
 
-    # ------------------------------------------------------------------ callbacks
-    def _refuse_runtime_changes(self, params) -> SetParametersResult:
-        names = {s.name for s in landmark_node_params()}
-        if any(p.name in names for p in params):
-            return SetParametersResult(successful=False, reason="thermal_fld_node reads its parameters at "
-                                       "start-up: restart the node (or relaunch) to change them")
-        return SetParametersResult(successful=True)
+    def _init_face_outputs(self) -> None:
+        """TF frames face_<id> (publish_tf) and ROS4HRI topics (publish_hri), see tf_frames/hri_output."""
+        self.face_frames = FaceFramePublisher(self) if self.p["publish_tf"] else None
+        if self.face_frames is not None and not self.face_frames.active:
+            self.get_logger().warning(f"publish_tf: {self.face_frames.backend}")
+        self.hri = None
+        if self.p["publish_hri"]:
+            ok, reason = hri_available()
+            if ok:
+                self.hri = HriFacePublisher(self, self.pipeline.scheme.name, self.num_points)
+                if not self.hri.landmarks_supported:
+                    self.get_logger().warning(f"publish_hri: no /humans/faces/<id>/landmarks for scheme "
+                                              f"{self.pipeline.scheme.name} ({self.num_points} points): "
+                                              f"hri_msgs/FacialLandmarks needs the 70-point ibug70 order")
+            else:
+                self.get_logger().warning(f"publish_hri is true but {reason}; ROS4HRI output is off")
 
+    # ------------------------------------------------------------------ callbacks
     def _on_image(self, msg: Image) -> None:
         self.stats.on_receive()
         if self._best_effort and not self._warned_large and len(msg.data) > LARGE_FRAME_BYTES:
@@ -132,12 +138,15 @@ class ThermalFldNode(Node):
             self._lock.notify()
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        k = np.asarray(msg.k, np.float64).reshape(3, 3)
-        if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
-            self._log("camera_info", f"ignoring camera_info with an invalid camera matrix {list(msg.k)}")
+        try:
+            cal = Calibration.checked(msg.k, msg.d, msg.width, msg.height, msg.distortion_model)
+        except CameraInfoError as exc:
+            self.stats.on_note("camera_info_invalid")
+            self._log("camera_info", f"ignoring camera_info: {exc}; head pose uses the previous or approximated "
+                      f"intrinsics")
             return
         with self._lock:
-            self._pending_K = (k, np.asarray(msg.d, np.float64))
+            self._pending_cal = cal
 
     # ------------------------------------------------------------------ worker
     def _work(self) -> None:
@@ -148,28 +157,32 @@ class ThermalFldNode(Node):
                 if self._stop:
                     return
                 msg, rx, wall, self._pending = self._pending, self._pending_rx, self._pending_wall, None
-                intr, self._pending_K = self._pending_K, None
-            if intr is not None:
-                self._set_intrinsics(*intr)
+                cal, self._pending_cal = self._pending_cal, None
+            if cal is not None:
+                self._set_calibration(cal)
             try:
                 self._process(msg, rx, wall)
             except Exception as exc:  # noqa: BLE001 - a frame must never kill the node
-                self.stats.on_bad("internal")
+                self.stats.on_bad(Reason.INTERNAL.value)
                 self._log("internal", f"frame skipped after an internal error: {type(exc).__name__}: {exc}")
 
-    def _set_intrinsics(self, k: np.ndarray, d: np.ndarray) -> None:
-        if self._K is None or not np.allclose(self._K, k):
-            try:
-                self.pipeline.set_camera_intrinsics(k, d)
-            except ValueError as exc:
-                self._log("camera_info", f"ignoring camera_info: {exc}")
-                return
-            self._K = k
-            self.get_logger().info(f"intrinsics from camera_info: fx={k[0, 0]:.1f} fy={k[1, 1]:.1f} "
-                                   f"cx={k[0, 2]:.1f} cy={k[1, 2]:.1f}")
+    def _set_calibration(self, cal: Calibration) -> None:
+        old = self._calibration
+        if old is not None and old.K.shape == cal.K.shape and np.allclose(old.K, cal.K) and \
+                old.D.shape == cal.D.shape and np.allclose(old.D, cal.D) and (old.width, old.height) == \
+                (cal.width, cal.height):
+            return
+        self._calibration = cal
+        self.pipeline.set_calibration(cal)
+        k = cal.K
+        self.get_logger().info(f"camera_info: fx={k[0, 0]:.6g} fy={k[1, 1]:.6g} cx={k[0, 2]:.6g} cy={k[1, 2]:.6g} "
+                               f"for {cal.width}x{cal.height}, {len(cal.D)} distortion coefficients")
 
-    def _check_stamp(self, msg: Image, rx: float) -> Optional[float]:
-        """Pipeline time of ``msg``, or None when it must be dropped (out of order, too old)."""
+    def _stamp(self, msg: Image, rx: float) -> Optional[float]:
+        """Pipeline time of ``msg`` (receive time for zero stamps), or None when older than max_frame_age_s.
+
+        Ordering (out of order, jumps back) is the pipeline's stamp policy.
+        """
         stamp = _stamp_s(msg.header.stamp)
         if stamp == 0.0:
             if not self._warned_zero_stamp:
@@ -181,20 +194,20 @@ class ThermalFldNode(Node):
             age = self.get_clock().now().nanoseconds * 1e-9 - stamp
             if age > max_age:
                 self.stats.on_drop_stale()
-                self._log("stale", f"dropped a frame {age:.3f} s old (max_frame_age_s={max_age})")
+                self._log(Reason.STALE.value, f"dropped a frame {age:.3f} s old (max_frame_age_s={max_age})")
                 return None
-        last = self._last_stamp
-        if last is not None and stamp <= last:
-            if last - stamp > STAMP_JUMP_RESET_S:
-                self._log("time_jump", f"stamp jumped back {last - stamp:.1f} s: new stream, tracks reset")
-                self.pipeline.reset()
-            else:
-                self.stats.on_out_of_order()
-                self._log("out_of_order", f"dropped a frame with stamp {stamp:.6f} not after the previous "
-                          f"{last:.6f} (out of order or repeated)")
-                return None
-        self._last_stamp = stamp
         return stamp
+
+    def _count(self, issue: Issue) -> None:
+        """Count and log one issue of a frame under its typed reason."""
+        if issue.reason == Reason.OUT_OF_ORDER:
+            self.stats.on_out_of_order()
+        elif issue.reason in BAD_FRAME_REASONS:
+            self.stats.on_bad(issue.reason.value)
+        else:
+            self.stats.on_note(issue.reason.value)
+        where = f"image on {self.image_topic}: " if issue.reason in BAD_FRAME_REASONS else ""
+        self._log(issue.reason.value, f"{where}{issue.message}")
 
     def _process(self, msg: Image, rx: float, wall_rx: float) -> None:
         t0 = time.monotonic()
@@ -202,23 +215,16 @@ class ThermalFldNode(Node):
             arr = image_to_array(msg, self.pipeline.frame_cfg.max_pixels)
             frame = from_array(arr, msg.encoding, self.pipeline.frame_cfg)
         except FrameError as exc:
-            reason = classify(str(exc))
-            self.stats.on_bad(reason)
-            self._log(reason, f"bad image on {self.image_topic}: {exc}")
+            self._count(exc.issue())
             return
-        stamp = self._check_stamp(msg, rx)
+        del arr  # the frame holds the only copy the pipeline needs
+        stamp = self._stamp(msg, rx)
         if stamp is None:
             return
         result = self.pipeline.process(frame, stamp)
-        for w in result.warnings:
-            if w == "no face":  # normal operation: an empty table says it
-                continue
-            bad = w.startswith(("bad frame", "constant")) or "non-finite" in w
-            key = classify(w) if bad else w[:24]
-            if bad:
-                self.stats.on_bad(key)
-            self._log(key, w)
-        if any(w.startswith("bad frame") for w in result.warnings):
+        for issue in result.issues:
+            self._count(issue)
+        if result.status == FrameStatus.REFUSED:
             return
         self._publish(msg, frame, result)
         now_ros = self.get_clock().now().nanoseconds * 1e-9
@@ -237,8 +243,12 @@ class ThermalFldNode(Node):
         self.pub_landmarks.publish(face_messages.landmarks_polygon(header, primary))
         if primary is not None and primary.pose is not None:
             self.pub_pose.publish(face_messages.head_pose(header, primary))
+        if self.face_frames is not None:
+            self.face_frames.publish(header, result.faces)
+        if self.hri is not None:
+            self.hri.publish(header, result.faces, result.width, result.height)
         if self.pub_markers.get_subscription_count() > 0:  # the costliest message: only for RViz
-            k = self._K if self._K is not None else approximate_intrinsics(result.width, result.height)
+            k = self.pipeline.intrinsics(result.width, result.height)[0]
             self.pub_markers.publish(face_messages.markers(header, result.faces, k,
                                                            float(self.p["marker_lifetime_s"])))
         if self.pub_debug is not None and self.pub_debug.get_subscription_count() > 0:
@@ -268,11 +278,12 @@ class ThermalFldNode(Node):
         recent_bad, self._bad_reported = bad_now - self._bad_reported, bad_now
         extra = [("model", self.model_desc), ("providers", self.providers),
                  ("image_topic", self.image_topic),
-                 ("intrinsics", "camera_info" if self._K is not None else "approximated"),
+                 ("intrinsics", self.pipeline.intrinsics_source),
                  ("bad_frames_since_last_report", str(recent_bad))]
         name = f"{self.get_fully_qualified_name()}: thermal facial landmarks"
         self.pub_diag.publish(diagnostic_array(self.get_clock().now().to_msg(), name, self.get_fully_qualified_name(),
-                                               snap, self.stats.bad_by_reason, extra, recent_bad))
+                                               snap, self.stats.bad_by_reason, extra, recent_bad,
+                                               self.stats.notes_by_reason))
 
     def destroy_node(self):
         lock, worker = getattr(self, "_lock", None), getattr(self, "_worker", None)
@@ -286,7 +297,11 @@ class ThermalFldNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    return_large_buffers_to_os()  # a 4096x4096 frame must not leave the process 100 MB bigger for good
+    problem = init_ros(args, NODE_NAME)
+    if problem is not None:
+        print(f"[{NODE_NAME}] cannot start: {problem}", file=sys.stderr, flush=True)
+        return 1
     try:
         node = ThermalFldNode()
     except Exception as exc:  # noqa: BLE001 - model/parameter problems: one clear line, exit non-zero

@@ -49,6 +49,11 @@ class AugmentConfig:
     rgb_hue: float = 0.05
     rgb_colour_prob: float = 0.8
     pair_mode: str = "independent"  # "identical": RGB gets the thermal crop's blur and noise draws
+    # occluders (hands, cups, hair, microphones): a random rectangle of flat or noisy fill on the crop
+    occlude_prob: float = 0.0
+    occlude_size: Tuple[float, float] = (0.15, 0.4)  # rectangle side, fraction of the crop side
+    # faces whose publisher masked the background to 0 (PUJ): that background becomes smooth clutter
+    masked_background_prob: float = 0.0
 
     def __post_init__(self):
         if self.pair_mode not in ("identical", "independent"):
@@ -136,6 +141,37 @@ def apply_sensor(img: np.ndarray, draw: SensorDraw, quantise: bool = True) -> np
     if out is img:
         return img
     return np.clip(out, 0.0, 1.0, out=out.astype(np.float32, copy=False))
+
+
+def occlude(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Paste one occluding rectangle (prob ``occlude_prob``); the landmarks under it keep their targets,
+    so the model learns to place hidden points from the visible face, as 300-W labels require."""
+    if cfg.occlude_prob <= 0 or rng.random() >= cfg.occlude_prob:
+        return img
+    h, w = img.shape[:2]
+    rw = max(1, int(w * rng.uniform(*cfg.occlude_size)))
+    rh = max(1, int(h * rng.uniform(*cfg.occlude_size)))
+    x0, y0 = int(rng.integers(0, max(1, w - rw + 1))), int(rng.integers(0, max(1, h - rh + 1)))
+    out = img.copy()
+    shape = (rh, rw) + img.shape[2:]
+    fill = rng.uniform(0.0, 1.0, img.shape[2:] or (1,)).astype(np.float32)
+    patch = np.broadcast_to(fill, shape) + rng.normal(0.0, rng.uniform(0.0, 0.1), shape).astype(np.float32)
+    out[y0:y0 + rh, x0:x0 + rw] = np.clip(patch.reshape(shape), 0.0, 1.0)
+    return out
+
+
+def fill_background(crop: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Replace the masked pixels of a [0, 1] crop by a smooth random field (walls, bodies, clutter) with
+    a blurred seam, so that a face cut out by its publisher looks like a face in a scene again."""
+    h, w = crop.shape[:2]
+    cells = int(rng.integers(2, 7))
+    coarse = rng.uniform(0.0, 1.0, (cells, cells)).astype(np.float32)
+    field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    lo, hi = sorted(rng.uniform(0.0, 0.9, 2))
+    field = np.float32(lo) + np.clip(field, 0, 1) * np.float32(max(hi - lo, 0.05))
+    field += rng.normal(0.0, 0.02, (h, w)).astype(np.float32)
+    alpha = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
+    return np.clip(crop * (1 - alpha) + field * alpha, 0.0, 1.0).astype(np.float32)
 
 
 class RGBColour:

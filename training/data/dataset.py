@@ -27,14 +27,44 @@ from .augment import (
     SensorDraw,
     adjust_pose,
     apply_sensor,
+    fill_background,
     flip_crop_matrix,
     jitter_window,
+    occlude,
     sample_geometry,
     sample_sensor,
 )
+from .loaders.pseudo_labels import MASKED_BACKGROUND
+from .loaders.rgb_photos import is_rgb_only
 from .records import FaceRecord, load_thermal, read_image
 
 FAR = -1.0e4  # where unknown points are encoded (outside every crop: zero target, zero weight)
+
+# Non-face crops for the presence head, as (kind, probability): the ways a runtime crop loses its face.
+NEGATIVE_KINDS = (("off_face", 0.5),  # moved 0.7-1.5 crop sides away: neck, body, background
+                  ("half_face", 0.2),  # moved 0.45-0.6 crop sides: at most half the face inside
+                  ("zoom_out", 0.2),  # crop 3-6x larger: a small, far-off face in a body-sized box
+                  ("zoom_in", 0.1))  # crop 0.25-0.4x: a patch of skin, no face layout
+
+
+def negative_geometry(rng: np.random.Generator, geo: Geometry) -> Geometry:
+    """Turn a face crop's jitter draw into a non-face crop of the same frame (rotation and flip kept)."""
+    kinds, probs = zip(*NEGATIVE_KINDS)
+    kind = kinds[int(rng.choice(len(kinds), p=np.asarray(probs) / sum(probs)))]
+    scale, shift = geo.scale, geo.shift
+    if kind in ("off_face", "half_face"):
+        lo, hi = (0.7, 1.5) if kind == "off_face" else (0.45, 0.6)
+        r = rng.uniform(lo, hi)
+        # half of the far-off crops look below the face (neck, shoulders, body: where tracks slide to)
+        a = rng.uniform(0.25 * np.pi, 0.75 * np.pi) if kind == "off_face" and rng.random() < 0.5 \
+            else rng.uniform(0.0, 2.0 * np.pi)
+        shift = (float(r * np.cos(a)), float(r * np.sin(a)))
+    elif kind == "zoom_out":
+        scale = geo.scale * float(rng.uniform(3.0, 6.0))
+    else:
+        scale = geo.scale * float(rng.uniform(0.25, 0.4))
+        shift = (float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.5, 0.5)))
+    return Geometry(scale=scale, angle_deg=geo.angle_deg, shift=shift, flip=geo.flip)
 
 
 class FrameCache:
@@ -66,14 +96,17 @@ class LandmarkDataset(Dataset):
     ``augment=None`` gives the deterministic runtime crop (evaluation). ``paired`` loads the RGB image of
     records that have one (zeros and ``has_rgb`` False otherwise). ``seed`` fixes the augmentation draws
     (item ``i`` of epoch ``e`` after ``set_epoch(e)``); None draws from torch's per-worker seed.
+    ``negative_rate`` (training only): that share of items becomes a non-face crop of the same frame
+    (``negative_geometry``) with ``is_face`` False, no landmark targets and no RGB pair, for the presence head.
     """
 
     def __init__(self, records: Sequence[FaceRecord], scheme: Union[str, LandmarkScheme],
                  input_size: Tuple[int, int] = (96, 96), augment: Optional[AugmentConfig] = None,
                  paired: bool = True, split_ratio: float = 2.0, sigma: Optional[float] = None,
                  crop_scale: float = CROP_SCALE, normalise_cfg: NormaliseConfig = NormaliseConfig(),
-                 cache_mb: float = 256.0, seed: Optional[int] = None):
+                 cache_mb: float = 256.0, seed: Optional[int] = None, negative_rate: float = 0.0):
         self.records = list(records)
+        self.negative_rate = float(negative_rate)
         self.scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.augment = augment
@@ -136,6 +169,11 @@ class LandmarkDataset(Dataset):
         return flip_crop_matrix(m, self.input_size[0]) if geo.flip else m
 
     def _thermal_raw(self, rec: FaceRecord):
+        if is_rgb_only(rec):  # a colour photo is never shown to a thermal model: a blank frame of its size
+            def blank():
+                img = self._rgb(rec)
+                return np.zeros(img.shape[:2], np.float32), "intensity"
+            return self._cache.get(f"blank:{rec.image_path}", blank)
         return self._cache.get(str(rec.image_path), lambda: load_thermal(rec))
 
     def _rgb(self, rec: FaceRecord) -> np.ndarray:
@@ -160,17 +198,28 @@ class LandmarkDataset(Dataset):
         aug = self.augment
         rng = self._rng(index) if aug is not None else None
         geo = sample_geometry(aug, rng) if aug is not None else Geometry()
+        negative = bool(aug is not None and self.negative_rate > 0 and rng.random() < self.negative_rate)
+        if negative:
+            geo = negative_geometry(rng, geo)
         window = jitter_window(kind, aug, rng, self.normalise_cfg) if aug is not None else self.normalise_cfg
 
         pts, vis = self.points_of(rec)
         m = self.crop_transform(rec, pts, geo)
         w, h = self.input_size
-        thermal = warp(normalise(raw, kind, window), m, self.input_size)
+        rgb_only = is_rgb_only(rec)
+        thermal = np.zeros((h, w), np.float32) if rgb_only else warp(normalise(raw, kind, window), m, self.input_size)
+        if (aug is not None and rec.extra.get(MASKED_BACKGROUND) and aug.masked_background_prob > 0
+                and rng.random() < aug.masked_background_prob):
+            masked = warp((raw <= 0).astype(np.float32), m, self.input_size, border_value=1.0) > 0.5
+            thermal = fill_background(thermal, masked, rng)
         crop_pts = transform_points(pts, m)
         if geo.flip:
             crop_pts, vis = crop_pts[self._perm], vis[self._perm]
+        if negative:  # no landmark targets on a non-face crop
+            crop_pts = np.full_like(crop_pts, np.nan)
+            vis = np.zeros_like(vis)
 
-        has_rgb = bool(self.paired and rec.rgb_path is not None)
+        has_rgb = bool(self.paired and rec.rgb_path is not None and not negative)
         rgb = None
         if has_rgb:
             rgb_full = self._rgb(rec)
@@ -181,9 +230,10 @@ class LandmarkDataset(Dataset):
 
         if aug is not None:
             draw = sample_sensor(aug, rng, kind, window)
-            thermal = apply_sensor(thermal, draw)
+            if not rgb_only:
+                thermal = occlude(apply_sensor(thermal, draw), aug, rng)
             if rgb is not None:
-                rgb = self._colour(rgb, rng)
+                rgb = occlude(self._colour(rgb, rng), aug, rng)
                 rdraw = draw if aug.pair_mode == "identical" else sample_sensor(aug, rng, kind, window)
                 rgb = apply_sensor(rgb, SensorDraw(rdraw.blur_sigma, rdraw.noise_std, rdraw.noise_seed, 0))
 
@@ -198,6 +248,7 @@ class LandmarkDataset(Dataset):
             "thermal": torch.from_numpy(np.ascontiguousarray(thermal, dtype=np.float32))[None],
             "rgb": rgb_t,
             "has_rgb": torch.tensor(has_rgb),
+            "is_face": torch.tensor(not negative),
             "landmarks": torch.from_numpy(landmarks),
             "visible": torch.from_numpy(vis.astype(np.float32)),
             "target_x": torch.from_numpy(tx),

@@ -7,5 +7,6 @@ from training.models.adapter import FeatureAdapter
 from training.models.factory import build_model, count_flops, count_params
 from training.models.head import SimCCHead
 from training.models.landmark_net import LandmarkNet
+from training.models.presence import PresenceHead
 
-__all__ = ["FeatureAdapter", "LandmarkNet", "SimCCHead", "build_model", "count_flops", "count_params"]
+__all__ = ["FeatureAdapter", "LandmarkNet", "PresenceHead", "SimCCHead", "build_model", "count_flops", "count_params"]

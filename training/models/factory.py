@@ -10,13 +10,14 @@ from training.models.head import SimCCHead
 from training.models.hrnet import HRNetBackbone
 from training.models.landmark_net import LandmarkNet
 from training.models.mobile import MobileBackbone
+from training.models.presence import PresenceHead
 
 ARCHS = {"hrnet": HRNetBackbone, "mobile": MobileBackbone}
 
 
 def build_model(spec: Dict[str, Any], in_channels: int, num_points: int, input_size: Tuple[int, int],
-                split_ratio: float = 2.0, head_hidden: int = 256) -> LandmarkNet:
-    """``spec``: {"arch": "hrnet"|"mobile", ...backbone keyword arguments}."""
+                split_ratio: float = 2.0, head_hidden: int = 256, presence: bool = False) -> LandmarkNet:
+    """``spec``: {"arch": "hrnet"|"mobile", ...backbone keyword arguments}; ``presence`` adds a face/not-face head."""
     spec = dict(spec)
     arch = spec.pop("arch", None)
     if arch not in ARCHS:
@@ -31,7 +32,8 @@ def build_model(spec: Dict[str, Any], in_channels: int, num_points: int, input_s
     feat_hw = (h // backbone.stride, w // backbone.stride)
     bins = (int(round(w * split_ratio)), int(round(h * split_ratio)))
     head = SimCCHead(backbone.out_channels, num_points, feat_hw, bins, hidden=head_hidden)
-    return LandmarkNet(backbone, head, in_channels=in_channels)
+    return LandmarkNet(backbone, head, in_channels=in_channels,
+                       presence=PresenceHead(backbone.out_channels) if presence else None)
 
 
 def count_params(model: nn.Module) -> int:

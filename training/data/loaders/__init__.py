@@ -13,6 +13,8 @@ from ..records import FaceRecord
 from .charlotte import load_charlotte
 from .common import DatasetError
 from .generic import load_generic, read_pts
+from .pseudo_labels import load_pseudo_labels
+from .rgb_photos import load_rgb_photos
 from .sftl54 import load_sftl54
 from .tfake import load_tfake
 from .yolo_boxes import load_yolo_boxes
@@ -23,6 +25,8 @@ LOADERS: Dict[str, Callable[..., List[FaceRecord]]] = {
     "tfake": load_tfake,
     "generic": load_generic,
     "yolo": load_yolo_boxes,
+    "rgb_photos": load_rgb_photos,
+    "pseudo_labels": load_pseudo_labels,
 }
 
 

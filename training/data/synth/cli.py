@@ -54,6 +54,11 @@ def register(subparsers) -> None:
     p.add_argument("--max-pitch", type=float, default=45.0)
     p.add_argument("--max-roll", type=float, default=30.0)
     p.add_argument("--agc8", action="store_true", help="also write 8-bit AGC thermal images (thermal8/)")
+    p.add_argument("--face-model", metavar="DIR", default="",
+                   help="ICT Face Model: the FaceXModel/ folder of ICT-VGL/ICT-FaceKit (or its cache .npz); "
+                        "default: the procedural head")
+    p.add_argument("--identities", choices=("auto", "train", "heldout"), default="auto",
+                   help="ICT persons: auto = held-out persons for test* splits, training persons otherwise")
     p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
     p.set_defaults(func=_main)
 
@@ -63,7 +68,8 @@ def options_from_args(args: argparse.Namespace):
 
     return SynthOptions(mode=args.mode, size=args.size, max_faces=args.max_faces, glasses_prob=args.glasses_prob,
                         expressions=not args.no_expressions, accessories=not args.no_accessories,
-                        max_yaw=args.max_yaw, max_pitch=args.max_pitch, max_roll=args.max_roll, agc8=args.agc8)
+                        max_yaw=args.max_yaw, max_pitch=args.max_pitch, max_roll=args.max_roll, agc8=args.agc8,
+                        face_model=args.face_model, identities=args.identities)
 
 
 def _splits(specs):
@@ -84,7 +90,11 @@ def _main(args: argparse.Namespace) -> int:
         return 0
     try:
         opts = options_from_args(args)
-    except ValueError as exc:
+        if opts.face_model:
+            from training.data.synth.ict.rig import load_rig
+
+            load_rig(opts.face_model)  # a bad path or file: one line now, not in every worker
+    except ValueError as exc:  # FaceModelError is a ValueError
         raise SystemExit(f"synth: {exc}") from None
     if args.preview:
         from training.data.synth.preview import preview_grid

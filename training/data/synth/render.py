@@ -51,6 +51,8 @@ class SynthOptions:
     max_pitch: float = 45.0
     max_roll: float = 30.0
     agc8: bool = False  # also write an 8-bit AGC thermal image
+    face_model: str = ""  # ICT Face Model (FaceXModel/ folder or its cache .npz); empty: the procedural head
+    identities: str = "auto"  # ICT persons: train | heldout | auto (write_split: heldout for test* splits)
 
     def __post_init__(self) -> None:
         problems = []
@@ -66,6 +68,8 @@ class SynthOptions:
         for name, top in (("max_yaw", 90.0), ("max_pitch", 60.0), ("max_roll", 60.0)):
             if not 0.0 <= getattr(self, name) <= top:
                 problems.append(f"{name} must be in [0, {top:g}] degrees")
+        if self.identities not in ("auto", "train", "heldout"):
+            problems.append(f"identities {self.identities!r} must be auto | train | heldout")
         if not 1.0 <= self.crop_scale <= 4.0:
             problems.append("crop_scale must be in [1, 4]")
         if problems:
@@ -238,16 +242,21 @@ def _shade(heads: List[Head], r, g, k: np.ndarray, width: int, height: int, ambi
 
 def _torso(heads: List[Head], k: np.ndarray, bg_t: np.ndarray, bg_rgb: np.ndarray, rng, ambient: float) -> None:
     """Shoulders under each head, drawn into the background layers (heads are drawn over them)."""
-    for h in heads:
+    _torso_like([(h.trans, h.params.scale, h.thermal.skin) for h in heads], k, bg_t, bg_rgb, rng, ambient)
+
+
+def _torso_like(heads, k: np.ndarray, bg_t: np.ndarray, bg_rgb: np.ndarray, rng, ambient: float) -> None:
+    """Shoulders under each (translation, scale, skin temperature) head, into the background layers."""
+    for trans, scale, skin in heads:
         # the body does not turn with the head: below the head in the camera's axes
-        pc = np.array([0.0, 0.22, 0.10]) * h.params.scale + h.trans
+        pc = np.array([0.0, 0.22, 0.10]) * scale + trans
         if pc[2] <= 0.1:
             continue
         u, v = project(pc[None], k)[0]
         ax, ay = 0.22 / pc[2] * k[0, 0], 0.16 / pc[2] * k[1, 1]
         if not (np.isfinite(u) and np.isfinite(v)) or max(ax, ay) > 1e4:
             continue
-        t_cloth = th_app.clothing_temperature(rng, h.thermal.skin, ambient)
+        t_cloth = th_app.clothing_temperature(rng, skin, ambient)
         colour = tuple(float(x) for x in rng.uniform(0, 1, 3))
         centre = (int(round(u)), int(round(v + ay * 0.6)))
         axes = (int(ax), int(ay))
@@ -266,6 +275,10 @@ def _face_annotation(h: Head, uv: np.ndarray, vis: np.ndarray, width: int, heigh
 
 def render_sample(index: int, seed: int, opts: SynthOptions, ypr=None) -> Sample:
     """Render sample ``index`` of the split generated with ``seed`` (a pure function of both)."""
+    if opts.face_model:
+        from training.data.synth.ict.render_ict import render_ict_sample
+
+        return render_ict_sample(index, seed, opts, ypr)
     rng = np.random.default_rng([int(seed), int(index)])
     sw, sh = SENSOR_SIZES[int(rng.integers(len(SENSOR_SIZES)))]
     k_full = intrinsics(sw, sh, float(rng.choice(HFOVS)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -23,6 +24,7 @@ from training.data.synth.render import SynthOptions, render_sample
 from training.data.synth.sensor import COUNTS_OFFSET, COUNTS_SCALE
 
 FORMAT = "thermal_fld.synth/1"
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 VERSION = "1.0"
 
 
@@ -47,6 +49,14 @@ def _write_one(job) -> Dict:
     return entry
 
 
+def _ict_info(opts: SynthOptions) -> Dict:
+    from training.data.synth.ict import shape
+
+    return {"face_model": "ict", "identity_set": opts.identities,
+            "identity_split": {"population": shape.POPULATION, "heldout": [0, shape.HELD_OUT],
+                               "rule": "persons 0..heldout-1 only in test* splits, all others only in the rest"}}
+
+
 def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would fight over them
 
@@ -55,6 +65,10 @@ def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[Synt
                 workers: int = 0, progress: bool = True) -> Path:
     """Render ``count`` samples into ``root/split`` and return the annotation file's path."""
     opts = opts or SynthOptions()
+    if opts.face_model and opts.identities == "auto":  # test splits get the held-out ICT persons only
+        from training.data.synth.ict.shape import identity_set_of_split
+
+        opts = replace(opts, identities=identity_set_of_split(split))
     if count < 0:
         raise ValueError("count must be >= 0")
     split_dir = Path(root) / split
@@ -67,15 +81,27 @@ def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[Synt
         _init_worker()
         samples = [_write_one(j) for j in tqdm(jobs, **bar)]
     else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            samples = list(tqdm(pool.imap(_write_one, jobs, chunksize=8), **bar))
+        # one BLAS thread per worker (spawned children read these at numpy import); many threads per
+        # process halve the throughput on a busy machine
+        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+        os.environ.update({k: "1" for k in _THREAD_VARS})
+        try:
+            with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+                samples = list(tqdm(pool.imap(_write_one, jobs, chunksize=8), **bar))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     doc = {
         "format": FORMAT,
         "scheme": "ibug70",
         "thermal_decoding": {"type": "counts", "scale": COUNTS_SCALE, "offset": COUNTS_OFFSET},
         "generator": {"seed": seed, "version": VERSION, "count": count, "options": opts.to_dict(),
                       "pose": "X_cam = R @ X_model + t; model frame of thermal_fld_ros.schemes; "
-                              "R = Ry(-yaw) Rx(pitch) Rz(-roll) (training/data/synth/camera.py)"},
+                              "R = Ry(-yaw) Rx(pitch) Rz(-roll) (training/data/synth/camera.py)",
+                      **(_ict_info(opts) if opts.face_model else {})},
         "samples": samples,
     }
     path = split_dir / "annotations.json"

@@ -1,0 +1,50 @@
+"""Derived data a config reads, written when missing before ``all`` trains: synthetic splits, pseudo-labels."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.runs import Run
+
+SPLIT_SEED_OFFSET = {"train": 0, "val": 1000, "test": 2000}
+
+
+def ensure_synth(run: Run) -> None:
+    """Generate the synthetic splits the config reads when they are missing (``all`` only)."""
+    cfg = run.cfg
+    syn = cfg.data.synth
+    uses = [s for sec in (cfg.data.train, cfg.data.val, cfg.data.test) for s in sec if s.loader == "synth"]
+    missing = sorted({(s.root, s.split) for s in uses if not (Path(s.root) / s.split / "annotations.json").is_file()})
+    if not missing:
+        return
+    if not syn.generate_if_missing:
+        raise FileNotFoundError(f"synthetic splits {missing} are missing and data.synth.generate_if_missing is false "
+                                f"(generate them with python -m training synth)")
+    from training.data.synth.render import SynthOptions
+    from training.data.synth.writer import write_split
+
+    try:
+        opts = SynthOptions(**syn.options)
+    except TypeError as exc:
+        raise ValueError(f"data.synth.options: {exc}") from None
+    for root, split in missing:
+        if split not in syn.counts:
+            raise ValueError(f"data.synth.counts has no entry for split {split!r} (needed by {root})")
+        print(f"[all] generating synthetic split {split!r} ({syn.counts[split]} faces) in {root}", flush=True)
+        write_split(Path(root), split, syn.counts[split], seed=syn.seed + SPLIT_SEED_OFFSET.get(split, 3000),
+                    opts=opts, workers=syn.workers)
+
+
+def ensure_pseudo_labels(run: Run) -> None:
+    """Write the MediaPipe pseudo-labels the config reads when their folder is missing (``all`` only)."""
+    d = run.cfg.data
+    roots = sorted({s.root for sec in (d.train, d.val, d.test, d.real_eval, d.adapt_bn) for s in sec
+                    if s.loader == "pseudo_labels" and not (Path(s.root) / "summary.json").is_file()})
+    if not roots:
+        return
+    from training.pseudolabel import DEFAULT_DATA
+    from training.pseudolabel import run as write_pseudo_labels
+
+    for root in roots:
+        print(f"[all] writing MediaPipe pseudo-labels of the real thermal faces in {DEFAULT_DATA} to {root}",
+              flush=True)
+        write_pseudo_labels(DEFAULT_DATA, Path(root))

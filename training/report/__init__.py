@@ -1,0 +1,64 @@
+"""``python -m training report``: write docs/RESULTS.md from finished runs, so no figure is typed by hand.
+
+Reads the bundled recipe's run (``--run``, from ``all``) and the ablation run (``--ablation``, from
+``ablate``), re-predicts the held-out synthetic test split with every model (torch teachers, exported
+ONNX students through the runtime's ``LandmarkModel``), times every model in onnxruntime on this CPU,
+evaluates the runtime face detector and the bundled student on the real thermal frames in
+``../shared/data/real_thermal`` (when present), and checks each target of the default-model issue.
+
+Three jobs, three modules: ``measure`` (figures from runs and data), ``judge`` (targets met or missed,
+findings), ``render`` (markdown and plots); this module only wires them into the command.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Optional
+
+from training.report.measure import (
+    REAL,
+    ablation_figures,
+    detector_figures,
+    real_landmark_figures,
+    synthetic_figures,
+)
+from training.report.render import fps_vs_params_plot, render_markdown
+
+
+def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Path) -> Path:
+    syn = synthetic_figures(run_dir)
+    det = detector_figures(REAL)
+    model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
+    real = real_landmark_figures(REAL, model)
+    abl = ablation_figures(ablation_dir) if ablation_dir else None
+    img_dir.mkdir(parents=True, exist_ok=True)
+    fps_vs_params_plot(syn["rows"], img_dir / "results_fps_vs_params.png")
+    for name in ("ced", "overlay_grid", "training_curves"):
+        src = run_dir / "eval" / f"{name}.png"
+        if src.is_file():
+            shutil.copy2(src, img_dir / f"results_{name}.png")
+    rel = os.path.relpath(img_dir, out_md.parent)
+    out_md.write_text(render_markdown(syn, det, real, abl, rel), encoding="utf-8")
+    (out_md.parent / "results.json").write_text(json.dumps(
+        {"synthetic": syn, "detector": det, "real_landmarks": real, "ablation": abl}, indent=1, default=float),
+        encoding="utf-8")
+    return out_md
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    out = build(Path(args.run), Path(args.ablation) if args.ablation else None, Path(args.out),
+                Path(args.img_dir))
+    print(f"[report] wrote {out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="write docs/RESULTS.md from a finished `all` run (+ `ablate` run)")
+    p.add_argument("--run", default="runs/default", help="the bundled recipe's run directory")
+    p.add_argument("--ablation", default="runs/ablation", help="the ablation run directory ('' to skip)")
+    p.add_argument("--out", default="docs/RESULTS.md")
+    p.add_argument("--img-dir", default="docs/img")
+    p.set_defaults(func=_cmd)
