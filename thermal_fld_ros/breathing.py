@@ -14,7 +14,8 @@ second, and whenever a track id is new (re-identification gives a fresh track).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Deque, Dict, Iterable, Optional, Tuple
 
 import numpy as np
@@ -26,13 +27,14 @@ RESAMPLE_HZ = 4.0  # uniform grid for the spectrum (Nyquist 2 Hz > 0.83 Hz band 
 FFT_SIZE = 1024  # zero padding: 4 Hz / 1024 = 0.23 breaths/min per bin before peak interpolation
 MAX_GAP_S = 1.0  # a longer pause in the frames restarts the window
 MAX_YAW_CHANGE_DEG = 15.0
+UPDATE_PERIOD_S = 0.5  # the spectrum is recomputed at most this often per track (a 20 s window moves slowly)
 
 
 @dataclass(frozen=True)
 class BreathingConfig:
     window_s: float = 20.0  # sliding window
     min_window_s: float = 12.0  # first estimate after this much signal (>= 1.2 cycles at 6 /min)
-    min_confidence: float = 0.45
+    min_confidence: float = 0.6  # white noise alone reaches ~0.2-0.45 in a 20 s window
     motion_tolerance: float = 0.25  # nose-tip displacement (inter-ocular distances) that restarts the window
 
 
@@ -61,11 +63,11 @@ def spectral_rate(t: np.ndarray, x: np.ndarray) -> Tuple[float, float]:
     # linear detrend (closed form: cheaper than polyfit)
     g = grid - grid.mean()
     y = y - y.mean() - g * (float(g @ y) / max(float(g @ g), 1e-12))
-    y *= np.hanning(n)
+    y *= _hann(n)
     size = max(FFT_SIZE, 1 << int(np.ceil(np.log2(n))))
-    power = np.abs(np.fft.rfft(y, size)) ** 2
-    freqs = np.arange(len(power)) * (RESAMPLE_HZ / size)
-    band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
+    spec = np.fft.rfft(y, size)
+    power = spec.real ** 2 + spec.imag ** 2
+    freqs, band = _bins(size)
     total = float(power[band].sum())
     if total <= 1e-20:
         return float("nan"), 0.0
@@ -82,6 +84,17 @@ def spectral_rate(t: np.ndarray, x: np.ndarray) -> Tuple[float, float]:
     return float(f_peak * 60.0), confidence
 
 
+@lru_cache(maxsize=64)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n)
+
+
+@lru_cache(maxsize=8)
+def _bins(size: int) -> Tuple[np.ndarray, np.ndarray]:
+    freqs = np.arange(size // 2 + 1) * (RESAMPLE_HZ / size)
+    return freqs, (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
+
+
 class BreathingEstimator:
     """Sliding window of one track's nostril/mouth temperatures -> breathing rate."""
 
@@ -90,11 +103,14 @@ class BreathingEstimator:
         self._buf: Deque[Tuple[float, float, float]] = deque()
         self._ref_anchor: Optional[np.ndarray] = None
         self._ref_yaw = float("nan")
+        self._last: Optional[Breathing] = None
+        self._last_t = -1e18
 
     def reset(self) -> None:
         self._buf.clear()
         self._ref_anchor = None
         self._ref_yaw = float("nan")
+        self._last, self._last_t = None, -1e18
 
     def update(self, s: BreathingSample) -> Breathing:
         if not np.isfinite(s.nostrils_c):
@@ -112,6 +128,12 @@ class BreathingEstimator:
         span = self._buf[-1][0] - self._buf[0][0]
         if span < self.cfg.min_window_s:
             return Breathing(float("nan"), 0.0, BreathingState.WARMING_UP, window_s=span)
+        if self._last is not None and s.stamp_s - self._last_t < UPDATE_PERIOD_S:
+            return replace(self._last, window_s=span)
+        self._last, self._last_t = self._estimate(span), s.stamp_s
+        return self._last
+
+    def _estimate(self, span: float) -> Breathing:
         arr = np.asarray(self._buf, np.float64)
         best = (float("nan"), 0.0, BreathingSource.NONE)
         for col, source in ((1, BreathingSource.NOSTRILS), (2, BreathingSource.MOUTH)):

@@ -10,9 +10,9 @@ NOT_RADIOMETRIC and NaN, never estimated. Regions are convex polygons placed in 
     forehead     median of a band 0.15-0.55 IOD above the brows (points 18-25)
     nose_tip     mean of a disc (r = 0.10 IOD) at point 30
     nostrils     mean of a band along the nose base (31-35), 0.07 IOD above to 0.04 IOD below
-    periorbital  mean of both eye contours enlarged 1.6x about their centres
-    mouth        mean of the hull of the mouth points
-    face_max     warmest pixel in the hull of all landmarks and the forehead band
+    periorbital  mean of both eye contours (36-41, 42-47) enlarged 1.6x about their centres
+    mouth        mean inside the outer lip contour (48-59; the scheme's mouth points)
+    face_max     warmest pixel inside the jaw line (0-16) closed by the forehead band's top
 
 Each reading has a RegionQuality: NOT_VISIBLE beyond the region's yaw/pitch limits (head pose, or a
 rough yaw from the nose's offset between the eyes when pose is off), TOO_FEW_PIXELS when fewer than
@@ -31,8 +31,17 @@ from .breathing import BreathingConfig, BreathingMonitor, BreathingSample
 from .frames import FrameConfig, ThermalFrame
 from .normalise import KIND_TEMPERATURE
 from .schemes import LandmarkScheme
-from .types import (REGIONS, Breathing, BreathingState, Face, FaceThermal, HeadPose, Region, RegionQuality,
-                    RegionReading)
+from .types import (
+    REGIONS,
+    Breathing,
+    BreathingState,
+    Face,
+    FaceThermal,
+    HeadPose,
+    Region,
+    RegionQuality,
+    RegionReading,
+)
 
 # (max |yaw|, min pitch, max pitch) in degrees at which a region is still seen well; pitch > 0 = looking down
 VISIBLE_LIMITS: Dict[Region, Tuple[float, float, float]] = {
@@ -71,14 +80,63 @@ class FaceGeometry:
 
 
 class Thermometer:
-    """Landmarks + a temperature frame -> :class:`FaceThermal` (stateless, one per scheme)."""
+    """Landmarks + a temperature frame -> :class:`FaceThermal` (stateless, one per scheme).
+
+    Every polygon vertex is ``A @ landmarks + c * down + r * IOD * disc``, with ``down`` the face's
+    downward unit vector times the inter-ocular distance: the matrices are built once per scheme, so a
+    face costs one matrix product, not dozens of small numpy calls.
+    """
 
     def __init__(self, scheme: LandmarkScheme, min_pixels: int = 4):
         self.min_pixels = int(min_pixels)
         own = {ib: i for i, ib in scheme.to_ibug70.items()}
-        self._idx = own
-        self.usable = all(i in own for i in list(range(17, 48)))
-        self._mouth = [own[i] for i in range(48, 68) if i in own]
+        self.usable = all(i in own for i in range(17, 48))
+        if not self.usable:
+            return
+        n = scheme.num_points
+        rows: List[np.ndarray] = []
+        downs: List[float] = []
+        discs: List[np.ndarray] = []
+        self._slices: Dict[Region, List[slice]] = {}
+
+        def onehot(i: int) -> np.ndarray:
+            v = np.zeros(n)
+            v[own[i]] = 1.0
+            return v
+
+        def centre(ids) -> np.ndarray:
+            return sum(onehot(i) for i in ids) / len(ids)
+
+        def add(region: Region, pts: List[np.ndarray], down=0.0, disc: float = 0.0) -> None:
+            start = len(rows)
+            downs_v = np.broadcast_to(np.asarray(down, np.float64), (len(pts),))
+            for k, (row, d) in enumerate(zip(pts, downs_v)):
+                rows.append(row)
+                downs.append(float(d))
+                discs.append(disc * _DISC[k] if disc else np.zeros(2))
+            self._slices.setdefault(region, []).append(slice(start, len(rows)))
+
+        eye_r, eye_l = centre(range(36, 42)), centre(range(42, 48))
+        self._eyes = np.stack([eye_r, eye_l])
+        for i in (39, 42):
+            add(Region.CANTHI, [onehot(i)] * len(_DISC), disc=0.15)
+        a, b = onehot(18), onehot(25)
+        add(Region.FOREHEAD, [a, b, b, a], [-0.15, -0.15, -0.55, -0.55])
+        add(Region.NOSE_TIP, [onehot(30)] * len(_DISC), disc=0.10)
+        base = [onehot(i) for i in range(31, 36)]
+        add(Region.NOSTRILS, base + base[::-1], [-0.07] * 5 + [0.04] * 5)
+        for c, ids in ((eye_r, range(36, 42)), (eye_l, range(42, 48))):
+            add(Region.PERIORBITAL, [1.6 * onehot(i) - 0.6 * c for i in ids])
+        mouth = [i for i in range(48, 60) if i in own] or [i for i in range(48, 68) if i in own]
+        if len(mouth) >= 3:
+            add(Region.MOUTH, [onehot(i) for i in mouth])
+        jaw = [onehot(i) for i in range(17) if i in own]
+        add(Region.FACE_MAX, jaw + [b, a] if len(jaw) >= 3 else [a, b, b, a],
+            [0.0] * len(jaw) + [-0.55, -0.55] if len(jaw) >= 3 else [-0.15, -0.15, -0.55, -0.55])
+        self._A = np.stack(rows)
+        self._down = np.asarray(downs)[:, None]
+        self._disc = np.stack(discs)
+        self._nose, self._core = own[30], np.array([own[i] for i in range(17, 48)])
 
     # ------------------------------------------------------------------ geometry
     def geometry(self, landmarks: np.ndarray, pose: Optional[HeadPose]) -> Optional[FaceGeometry]:
@@ -86,60 +144,36 @@ class Thermometer:
         if not self.usable:
             return None
         p = np.asarray(landmarks, np.float64)
-        o = self._idx
-
-        def pt(i: int) -> np.ndarray:
-            return p[o[i]]
-
-        core = p[[o[i] for i in range(17, 48)]]
-        if not np.isfinite(core).all():
+        if not np.isfinite(p[self._core]).all():
             return None
-        c_r = p[[o[i] for i in range(36, 42)]].mean(0)  # image-left eye
-        c_l = p[[o[i] for i in range(42, 48)]].mean(0)
-        ex = c_l - c_r
-        iod = float(np.hypot(*ex))
+        eyes = self._eyes @ p  # image-left, image-right eye centres
+        ex = eyes[1] - eyes[0]
+        iod = float(np.hypot(ex[0], ex[1]))
         if iod < 2.0:
             return None
-        ex /= iod
-        ey = np.array([-ex[1], ex[0]])  # down the face
-        polys: Dict[Region, List[np.ndarray]] = {}
-        polys[Region.CANTHI] = [pt(39) + 0.15 * iod * _DISC, pt(42) + 0.15 * iod * _DISC]
-        a, b = pt(18), pt(25)
-        fh = np.stack([a - 0.15 * iod * ey, b - 0.15 * iod * ey, b - 0.55 * iod * ey, a - 0.55 * iod * ey])
-        polys[Region.FOREHEAD] = [fh]
-        polys[Region.NOSE_TIP] = [pt(30) + 0.10 * iod * _DISC]
-        base = p[[o[i] for i in range(31, 36)]]
-        polys[Region.NOSTRILS] = [_hull(np.concatenate([base - 0.07 * iod * ey, base + 0.04 * iod * ey]))]
-        eyes = []
-        for c, rng in ((c_r, range(36, 42)), (c_l, range(42, 48))):
-            eyes.append(_hull(c + 1.6 * (p[[o[i] for i in rng]] - c)))
-        polys[Region.PERIORBITAL] = eyes
-        mouth = p[self._mouth]
-        mouth = mouth[np.isfinite(mouth).all(1)]
-        polys[Region.MOUTH] = [_hull(mouth)] if len(mouth) >= 3 else []
-        allp = p[: min(len(p), 68)]
-        allp = allp[np.isfinite(allp).all(1)]
-        polys[Region.FACE_MAX] = [_hull(np.concatenate([allp, fh]))]
+        down = np.array([-ex[1], ex[0]])  # (unit down the face) * iod
+        verts = self._A @ p + self._down * down + self._disc * iod
+        polys = {r: [verts[sl] for sl in sls] for r, sls in self._slices.items()}
+        nose = p[self._nose]
         if pose is not None:
             yaw, pitch = float(pose.yaw_pitch_roll_deg[0]), float(pose.yaw_pitch_roll_deg[1])
         else:  # the nose tip's offset from the eyes' midpoint along the eye line, as a rough yaw
-            off = float((pt(30) - (c_r + c_l) / 2) @ ex) / iod
-            yaw, pitch = float(np.degrees(np.arcsin(np.clip(2.0 * off, -1.0, 1.0)))), float("nan")
-        return FaceGeometry(polys, pt(30).copy(), iod, yaw, pitch)
+            off = float((nose - 0.5 * (eyes[0] + eyes[1])) @ ex) / (iod * iod)
+            yaw, pitch = float(np.degrees(np.arcsin(min(max(2.0 * off, -1.0), 1.0)))), float("nan")
+        return FaceGeometry(polys, nose.copy(), iod, yaw, pitch)
 
     # ------------------------------------------------------------------ readings
     def read(self, data: np.ndarray, radiometric: bool, geo: Optional[FaceGeometry],
              saturation: Optional[Tuple[float, float]] = None) -> FaceThermal:
         readings: Dict[Region, RegionReading] = {}
+        lo, hi = saturation if saturation is not None else (-np.inf, np.inf)
         for region in REGIONS:
             if not radiometric:
                 readings[region] = RegionReading(float("nan"), RegionQuality.NOT_RADIOMETRIC)
-                continue
-            if geo is None or not geo.polygons.get(region) or not self._visible(region, geo):
+            elif geo is None or region not in geo.polygons or not self._visible(region, geo):
                 readings[region] = RegionReading(float("nan"), RegionQuality.NOT_VISIBLE)
-                continue
-            values = _pixels(data, geo.polygons[region])
-            readings[region] = self._reading(region, values, saturation)
+            else:
+                readings[region] = self._reading(region, _pixels(data, geo.polygons[region]), lo, hi)
         return FaceThermal(readings, radiometric)
 
     @staticmethod
@@ -147,45 +181,41 @@ class Thermometer:
         max_yaw, lo, hi = VISIBLE_LIMITS[region]
         if abs(geo.yaw_deg) > max_yaw:
             return False
-        return not (np.isfinite(geo.pitch_deg) and not lo <= geo.pitch_deg <= hi)
+        return not (geo.pitch_deg < lo or geo.pitch_deg > hi)  # NaN pitch (no pose): no pitch limit
 
-    def _reading(self, region: Region, values: np.ndarray, saturation) -> RegionReading:
+    def _reading(self, region: Region, values: np.ndarray, lo: float, hi: float) -> RegionReading:
         n = int(values.size)
         if n < self.min_pixels:
             return RegionReading(float("nan"), RegionQuality.TOO_FEW_PIXELS, n)
-        if not np.isfinite(values).all() or (
-                saturation is not None and (values.min() <= saturation[0] or values.max() >= saturation[1])):
+        vmin, vmax = float(values.min()), float(values.max())
+        if not (lo < vmin and vmax < hi):  # also False for NaN
             return RegionReading(float("nan"), RegionQuality.SATURATED, n)
         if region is Region.CANTHI:
             k = min(CANTHUS_HOTTEST, n)
             t = float(np.partition(values, n - k)[n - k:].mean())
         elif region is Region.FACE_MAX:
-            t = float(values.max())
+            t = vmax
         elif region is Region.FOREHEAD:
-            t = float(np.median(values))
+            t = float(np.partition(values, n // 2)[n // 2])  # median (upper for even n; np.median is slow)
         else:
             t = float(values.mean())
         return RegionReading(t, RegionQuality.OK, n)
 
 
-def _hull(points: np.ndarray) -> np.ndarray:
-    return cv2.convexHull(np.asarray(points, np.float32)).reshape(-1, 2).astype(np.float64)
-
-
 def _pixels(data: np.ndarray, polygons: Sequence[np.ndarray]) -> np.ndarray:
     """Frame values whose pixel centres fall inside any of ``polygons`` (clipped to the frame)."""
     h, w = data.shape
-    allp = np.concatenate(polygons)
-    if not np.isfinite(allp).all():
-        return np.zeros(0, np.float32)
-    x0, y0 = max(int(np.floor(allp[:, 0].min())), 0), max(int(np.floor(allp[:, 1].min())), 0)
-    x1, y1 = min(int(np.ceil(allp[:, 0].max())) + 1, w), min(int(np.ceil(allp[:, 1].max())) + 1, h)
+    allp = polygons[0] if len(polygons) == 1 else np.concatenate(polygons)
+    lo, hi = allp.min(0), allp.max(0)
+    x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
+    x1, y1 = min(int(hi[0]) + 2, w), min(int(hi[1]) + 2, h)
     if x1 <= x0 or y1 <= y0:
         return np.zeros(0, np.float32)
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    pts = [np.round((q - (x0, y0)) * (1 << _SHIFT)).astype(np.int32) for q in polygons]
-    cv2.fillPoly(mask, pts, 1, lineType=cv2.LINE_8, shift=_SHIFT)
-    return data[y0:y1, x0:x1][mask.astype(bool)]
+    off = np.array([x0, y0], np.float64)
+    cv2.fillPoly(mask, [((q - off) * (1 << _SHIFT) + 0.5).astype(np.int32) for q in polygons], 1,
+                 lineType=cv2.LINE_8, shift=_SHIFT)
+    return data[y0:y1, x0:x1][mask.view(bool)]
 
 
 class ThermalReadout:
