@@ -59,6 +59,39 @@ _DISC = np.stack([np.cos(np.linspace(0, 2 * np.pi, 12, endpoint=False)),
                   np.sin(np.linspace(0, 2 * np.pi, 12, endpoint=False))], 1)
 
 
+def quality_label(q: RegionQuality) -> str:
+    """'ok' or the failed checks joined by '+', e.g. 'not_visible' (CLI JSON/CSV, overlay)."""
+    if q == RegionQuality.OK:
+        return "ok"
+    return "+".join(f.name.lower() for f in RegionQuality if f.value and f in q)
+
+
+def thermal_record(face: Face) -> Optional[dict]:
+    """JSON-ready readings of one face (CLI): temperatures in °C (None when unavailable) and labels."""
+    if face.thermal is None:
+        return None
+    regions = {r.value: {"temperature_c": round(v.temperature_c, 3) if v.ok else None,
+                         "quality": quality_label(v.quality), "pixels": v.pixels}
+               for r, v in face.thermal.readings.items()}
+    b = face.breathing
+    breathing = None if b is None else {
+        "rate_bpm": round(b.rate_bpm, 2) if b.state == BreathingState.OK else None,
+        "confidence": round(b.confidence, 3), "state": b.state.name.lower(), "source": b.source.name.lower(),
+        "window_s": round(b.window_s, 2)}
+    return {"radiometric": face.thermal.radiometric, "regions": regions, "breathing": breathing}
+
+
+def availability(enabled: bool, frame: Optional[ThermalFrame]) -> str:
+    """One line for /diagnostics: whether this stream gives temperature readings, and why not."""
+    if not enabled:
+        return "off (parameter thermometry: false)"
+    if frame is None:
+        return "no frame yet"
+    if frame.kind == KIND_TEMPERATURE:
+        return f"available ({frame.encoding} radiometric)"
+    return f"unavailable: {frame.encoding} input is not radiometric (readings marked not_radiometric)"
+
+
 def saturation_limits(encoding: str, cfg: FrameConfig) -> Optional[Tuple[float, float]]:
     """Temperatures of the lowest and highest 16-bit count (readings touching them are saturated)."""
     if encoding in ("mono16", "16UC1") and cfg.radiometric_16bit:
