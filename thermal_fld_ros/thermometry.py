@@ -93,10 +93,10 @@ def availability(enabled: bool, frame: Optional[ThermalFrame]) -> str:
 
 
 def saturation_limits(encoding: str, cfg: FrameConfig) -> Optional[Tuple[float, float]]:
-    """Temperatures of the lowest and highest 16-bit count (readings touching them are saturated)."""
+    """Temperatures half a count inside the lowest and highest 16-bit count (readings at them are saturated)."""
     if encoding in ("mono16", "16UC1") and cfg.radiometric_16bit:
-        a = cfg.radiometric_offset
-        b = cfg.radiometric_offset + 65535 * cfg.radiometric_scale
+        a = cfg.radiometric_offset + 0.5 * cfg.radiometric_scale
+        b = cfg.radiometric_offset + 65534.5 * cfg.radiometric_scale
         return (min(a, b), max(a, b))
     return None
 
