@@ -272,3 +272,38 @@ def test_real_radiometric_frames_read_physiological_temperatures():
         assert 34.5 <= r[Region.CANTHI].temperature_c <= 37.5, r[Region.CANTHI]
         assert 31.5 <= r[Region.FOREHEAD].temperature_c <= 36.5, r[Region.FOREHEAD]
         assert r[Region.FOREHEAD].temperature_c < r[Region.CANTHI].temperature_c
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def test_cli_json_and_csv_columns(tmp_path):
+    import csv
+    import json
+
+    from model_factory import make_fixed_landmark_model
+    from synthetic_frames import thermal_frame, to_counts
+
+    from thermal_fld_ros.cli import main
+
+    model = str(make_fixed_landmark_model(tmp_path / "m.onnx"))
+    for name, img in (("radiometric", to_counts(thermal_frame(faces=[(150, 110, 40, 0)], seed=1))),
+                      ("agc", np.clip((thermal_frame(faces=[(150, 110, 40, 0)], seed=1) - 20) * 12, 0, 255)
+                       .astype(np.uint8))):
+        src = tmp_path / name
+        src.mkdir()
+        cv2.imwrite(str(src / "f0.png"), img)
+        out = tmp_path / f"out_{name}"
+        assert main(["predict", str(src), "--model", model, "--out", str(out)]) == 0
+        face_json = json.loads((out / "landmarks.jsonl").read_text().splitlines()[0])["faces"][0]
+        with open(out / "landmarks.csv") as fh:
+            row = next(csv.DictReader(fh))
+        th = face_json["thermal"]
+        assert set(th["regions"]) == {r.value for r in REGIONS}
+        assert th["breathing"]["state"] in ("warming_up", "not_visible", "unavailable")
+        assert row["breathing_bpm"] == ""
+        if name == "radiometric":
+            assert th["radiometric"] and th["regions"]["face_max"]["quality"] == "ok"
+            assert 25.0 < float(row["t_face_max"]) < 40.0 and row["q_face_max"] == "ok"
+        else:
+            assert not th["radiometric"] and th["regions"]["canthi"]["temperature_c"] is None
+            assert row["t_canthi"] == "" and row["q_canthi"] == "not_radiometric"
+            assert row["breathing_state"] == "unavailable"

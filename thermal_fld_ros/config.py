@@ -70,7 +70,8 @@ class PipelineConfig:
     thermometry_min_pixels: int = _f(4, "fewest frame pixels a region needs for a reading", (1, 10000))
     breathing_window_s: float = _f(20.0, "breathing-rate sliding window (s); the first rate comes after 60% of it",
                                    (10.0, 120.0))
-    breathing_min_confidence: float = _f(0.45, "report a breathing rate only above this spectral-peak confidence",
+    breathing_min_confidence: float = _f(0.6, "report a breathing rate only above this spectral-peak confidence "
+                                         "(white noise alone reaches 0.2-0.45 in a 20 s window)",
                                          (0.0, 1.0))
     # Frames
     radiometric_16bit: bool = _f(True, "16UC1/mono16 are radiometric counts (temperature = counts*scale+offset)")
