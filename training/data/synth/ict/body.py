@@ -63,7 +63,7 @@ class BodyStyle:
 def sample_style(rng: np.random.Generator) -> BodyStyle:
     return BodyStyle(float(rng.uniform(0.15, 0.2)), float(rng.uniform(0.3, 0.6)), rng.uniform(0.05, 0.9, 3),
                      bool(rng.random() < 0.35), float(rng.uniform(1.0, 4.0)),
-                     str(rng.choice(["down", "desk", "phone", "face"], p=[0.45, 0.3, 0.13, 0.12])))
+                     str(rng.choice(["down", "desk", "phone", "face"], p=[0.47, 0.3, 0.17, 0.06])))
 
 
 def _arm(side: float, style: BodyStyle, swing: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,8 +78,8 @@ def _arm(side: float, style: BodyStyle, swing: float) -> Tuple[np.ndarray, np.nd
         el = sh + [side * 0.02, 0.27, 0.0]
         wr = el + [side * -0.10, -0.18, -0.18]
     elif style.arm_pose == "face" and side < 0:  # hand at the chin / cheek (occludes part of the face)
-        el = sh + [side * 0.0, 0.26, -0.12]
-        wr = np.array([side * 0.05, -0.02 + swing * 0.2, -0.12])
+        el = sh + [side * 0.02, 0.24, -0.10]
+        wr = np.array([side * 0.085, 0.03 + swing * 0.2, -0.07])  # under the jaw, at the side
     else:
         el = sh + [side * 0.03, 0.28, 0.02]
         wr = el + [side * 0.01, 0.25, -0.02]
