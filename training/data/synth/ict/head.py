@@ -23,6 +23,8 @@ class Accessories:
     glasses: bool = False
     mask: bool = False  # surgical / cloth mask over nose and mouth
     hat: bool = False
+    hood: bool = False  # hat + the sides and back of the head and the ears
+    scarf: bool = False  # the neck
     beard: float = 0.0  # 0 shaven .. 1 full beard
     hair_k: float = 0.3  # hair surface: ambient + hair_k * (skin - ambient)
 
@@ -55,6 +57,8 @@ def make_ict_head(rig: Rig, rng: np.random.Generator, identity_set: str, express
         acc.glasses = bool(rng.random() < glasses_prob)
         acc.mask = bool(rng.random() < 0.06)
         acc.hat = bool(rng.random() < 0.08)
+        acc.hood = bool(rng.random() < 0.03)
+        acc.scarf = bool(rng.random() < 0.06)
         acc.beard = float(rng.uniform(0.2, 1.0)) if p.male and rng.random() < 0.35 else 0.0
         acc.hair_k = float(rng.uniform(0.12, 0.4))
     from training.data.synth.camera import ypr_to_matrix
@@ -159,10 +163,25 @@ def vertex_temperature(rig: Rig, head: IctHead, ambient: float, breath: float) -
         m = g[:, R["lower_face"]]
         mask_t = ambient + 0.55 * (skin - ambient) + 0.8 * max(breath, 0.0)
         t = t + m * (mask_t - t)
-    if acc.hat:
-        h = np.clip(g[:, R["scalp"]] * 1.5, 0, 1)
-        t = t + h * ((ambient + 0.25 * (skin - ambient)) - t)
+    cover = _cloth_cover(rig, head)
+    if cover is not None:
+        t = t + cover * ((ambient + 0.25 * (skin - ambient)) - t)
     return t
+
+
+def _cloth_cover(rig: Rig, head: IctHead):
+    """(K,) weight of hat / hood / scarf fabric over the head, or None."""
+    acc, g = head.acc, rig.regions
+    if not (acc.hat or acc.hood or acc.scarf):
+        return None
+    c = np.zeros(len(g))
+    if acc.hat or acc.hood:
+        c = np.maximum(c, np.clip(g[:, R["scalp"]] * 1.5, 0, 1))
+    if acc.hood:
+        c = np.maximum(c, np.maximum(g[:, R["back"]], g[:, R["ears"]]))
+    if acc.scarf:
+        c = np.maximum(c, g[:, R["neck"]])
+    return c
 
 
 def _hair_cover(rig: Rig, head: IctHead) -> np.ndarray:
@@ -205,8 +224,9 @@ def vertex_albedo(rig: Rig, head: IctHead) -> np.ndarray:
         c = mix(c, 0.7 * acc.beard * g[:, R["beard"]], s.hair)
     if acc.mask:
         c = mix(c, g[:, R["lower_face"]], head.extra.get("mask_colour", np.array([0.6, 0.75, 0.85])))
-    if acc.hat:
-        c = mix(c, np.clip(g[:, R["scalp"]] * 1.5, 0, 1), head.extra.get("hat_colour", np.array([0.2, 0.2, 0.3])))
+    cover = _cloth_cover(rig, head)
+    if cover is not None:
+        c = mix(c, cover, head.extra.get("hat_colour", np.array([0.2, 0.2, 0.3])))
     return c
 
 
