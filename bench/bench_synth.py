@@ -2,18 +2,23 @@
 runtime's mean face on rendered crops.
 
     .venv/bin/python bench/bench_synth.py [--count 400] [--workers 2] [--repeats 3] [--pose 200]
+        [--face-model ../shared/data/face_model_ict/FaceXModel]   (the ICT face source; default procedural)
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one BLAS thread per process, as in the writer's workers
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -23,20 +28,21 @@ from training.data.synth.render import SynthOptions, render_sample  # noqa: E402
 from training.data.synth.writer import write_split  # noqa: E402
 
 
-def throughput(count: int, workers: int, repeats: int, size: int) -> float:
+def throughput(count: int, workers: int, repeats: int, size: int, face_model: str = "") -> float:
     rates = []
     for r in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            write_split(tmp, "bench", count, seed=100 + r, opts=SynthOptions(size=size), workers=workers,
+            write_split(tmp, "bench", count, seed=100 + r, opts=SynthOptions(size=size, face_model=face_model),
+                        workers=workers,
                         progress=False)
             rates.append(count / (time.perf_counter() - t0) * 60.0)
     return statistics.median(rates)
 
 
-def cpu_ms_per_sample(count: int, size: int) -> float:
+def cpu_ms_per_sample(count: int, size: int, face_model: str = "") -> float:
     """Median process CPU time of one render (load-independent: what an idle core would take)."""
-    opts = SynthOptions(size=size)
+    opts = SynthOptions(size=size, face_model=face_model)
     render_sample(0, 1, opts)
     times = []
     for i in range(count):
@@ -46,10 +52,11 @@ def cpu_ms_per_sample(count: int, size: int) -> float:
     return statistics.median(times) * 1000.0
 
 
-def pose_mae(n: int, max_yaw: float) -> np.ndarray:
-    mean = IBUG70.mean_face_3d()
+def pose_mae(n: int, max_yaw: float, face_model: str = "", mean=None) -> np.ndarray:
+    """Head-pose error of solvePnP with a 3D mean face on exact landmarks (held-out ICT persons)."""
+    mean = IBUG70.mean_face_3d() if mean is None else mean
     errs = []
-    opts = SynthOptions(max_yaw=max_yaw)
+    opts = SynthOptions(max_yaw=max_yaw, face_model=face_model, identities="heldout" if face_model else "auto")
     for i in range(n):
         s = render_sample(i, 777, opts)
         f = s.annotation["faces"][0]
@@ -73,16 +80,22 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--pose", type=int, default=200, help="samples for the mean-face head-pose check (0: skip)")
+    ap.add_argument("--face-model", default="", help="ICT FaceXModel/ folder (default: the procedural head)")
     a = ap.parse_args()
-    rate = throughput(a.count, a.workers, a.repeats, a.size)
-    print(f"synth crops {a.size}x{a.size}: median {rate:.0f} samples/min "
+    src = "ICT" if a.face_model else "procedural"
+    if a.face_model:
+        from training.data.synth.ict.rig import load_rig
+
+        load_rig(a.face_model)  # builds the cache once, outside the timing
+    rate = throughput(a.count, a.workers, a.repeats, a.size, a.face_model)
+    print(f"synth crops {a.size}x{a.size} ({src} faces): median {rate:.0f} paired samples/min "
           f"({a.count} samples x {a.repeats} repeats, workers={a.workers or 'all cores'})")
-    cpu = cpu_ms_per_sample(min(a.count, 100), a.size)
+    cpu = cpu_ms_per_sample(min(a.count, 100), a.size, a.face_model)
     print(f"render CPU time: median {cpu:.1f} ms/sample (one process) -> about {60000.0 / cpu:.0f} "
           f"samples/min per idle core, before image writing")
     if a.pose:
         for max_yaw in (45.0, 90.0):
-            e = pose_mae(a.pose, max_yaw)
+            e = pose_mae(a.pose, max_yaw, a.face_model)
             print(f"mean-face solvePnP on true landmarks (visible points), |yaw| <= {max_yaw:.0f}: "
                   f"MAE yaw {e[:, 0].mean():.2f}, pitch {e[:, 1].mean():.2f}, roll {e[:, 2].mean():.2f} deg "
                   f"(median yaw {np.median(e[:, 0]):.2f}; n={len(e)})")

@@ -226,13 +226,72 @@ def test_held_out_identities_never_in_training_splits(tmp_path):
     from training.data.synth.render import SynthOptions
     from training.data.synth.writer import write_split
 
-    opts = SynthOptions(face_model=str(ICT_DIR), size=48, mode="scenes", max_faces=3)
+    opts = SynthOptions(face_model=str(ICT_DIR), size=48)
     seen = {}
     for split in ("train", "val", "test"):
-        path = write_split(tmp_path, split, 5, seed=11, opts=opts, workers=1, progress=False)
+        path = write_split(tmp_path, split, 6, seed=11, opts=opts, workers=1, progress=False)
         doc = json.loads(path.read_text())
         assert doc["generator"]["identity_split"]["heldout"] == [0, HELD_OUT]
         seen[split] = {(f["identity"], f["identity_set"]) for s in doc["samples"] for f in s["faces"]}
     assert seen["test"] and all(i < HELD_OUT and st == "heldout" for i, st in seen["test"])
     for split in ("train", "val"):
         assert seen[split] and all(i >= HELD_OUT and st == "train" for i, st in seen[split])
+
+
+@needs_ict
+def test_sequences_move_smoothly_and_carry_the_breathing_signal(tmp_path):
+    from training.data.synth.render import SynthOptions
+    from training.data.synth.writer import write_split
+
+    opts = SynthOptions(face_model=str(ICT_DIR), mode="sequences", frames=10, max_faces=2, accessories=False,
+                        palettes=("ironbow",))
+    path = write_split(tmp_path, "train", 2, seed=4, opts=opts, workers=1, progress=False)
+    doc = json.loads(path.read_text())
+    assert len(doc["samples"]) == 20
+    tracks = {}
+    for s in doc["samples"]:
+        assert (path.parent / s["palette_ironbow"]).is_file()
+        for f in s["faces"]:
+            tracks.setdefault((s["sequence"], f["track_id"]), []).append((s["time_s"], f))
+    assert tracks
+    for key, items in tracks.items():
+        times = np.array([t for t, _ in items])
+        yaw = np.array([f["pose"]["yaw"] for _, f in items])
+        box = np.array([f["box"] for _, f in items])
+        assert np.all(np.diff(times) > 0)
+        assert np.abs(np.diff(yaw)).max() < 15.0, key  # smooth head motion at >= 8.7 fps
+        assert len({f["identity"] for _, f in items}) == 1
+        rate = items[0][1]["breathing_rate_bpm"] / 60.0
+        breath = np.array([f["breath"] for _, f in items])
+        phase = np.arcsin(np.clip(breath[0], -1, 1))
+        # the label is a sinusoid at the stated rate
+        model = np.sin(2 * np.pi * rate * times + phase), np.sin(2 * np.pi * rate * times + np.pi - phase)
+        assert min(np.abs(m - breath).max() for m in model) < 1e-3, key
+        nost = np.array([f["nostril_c"] for _, f in items], float)
+        if np.ptp(breath) > 0.5:  # exhaled air warms the nostrils
+            assert np.corrcoef(breath, nost)[0, 1] > 0.9, key
+        assert np.all(box[:, 2] >= box[:, 0])
+
+
+@needs_ict
+def test_scenes_have_bodies_distractors_and_small_faces():
+    from training.data.synth.render import SynthOptions, render_sample
+
+    opts = SynthOptions(face_model=str(ICT_DIR), mode="scenes", max_faces=3)
+    widths, kinds, n_faces = [], set(), 0
+    for i in range(6):
+        s = render_sample(i, 2, opts)
+        kinds |= {d["kind"] for d in s.annotation["distractors"]}
+        for f in s.annotation["faces"]:
+            n_faces += 1
+            widths.append(f["face_width_px"])
+            assert len(f["landmarks"]) == 70 and "track_id" in f and "regions_c" in f
+        # warm pixels that are no face: neck, hands, arms (skin within 4 K of the face)
+        if s.annotation["faces"]:
+            f = s.annotation["faces"][0]
+            skin = f["skin_c"]
+            warm = (s.temperature > skin - 4.0) & (s.temperature < skin + 2.0)
+            x0, y0, x1, y1 = (int(v) for v in f["box"])
+            warm[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = False
+            assert warm.sum() > 0
+    assert n_faces >= 6 and min(widths) < 40 and len(kinds) >= 3

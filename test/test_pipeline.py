@@ -324,7 +324,10 @@ def test_tiny_and_odd_frames(model_path, shape):
     assert r.faces == [] and (r.width, r.height) == (shape[1], shape[0])
 
 
-def _with_meta(src, dst, sidecar=None, **changes):
+_NO_SIDECAR = object()
+
+
+def _with_meta(src, dst, sidecar=_NO_SIDECAR, **changes):
     """A copy of the model at ``dst`` with metadata fields changed; ``sidecar`` (any JSON value) beside it."""
     import json
 
@@ -335,7 +338,7 @@ def _with_meta(src, dst, sidecar=None, **changes):
             doc.update(changes)
             prop.value = json.dumps(doc)
     onnx.save(m, str(dst))
-    if sidecar is not None:
+    if sidecar is not _NO_SIDECAR:
         Path(dst).with_suffix(".json").write_text(json.dumps(sidecar))
     return dst
 
@@ -364,6 +367,7 @@ def test_sidecar_problems(tmp_path, model_path):
 
     meta = json.loads(next(p.value for p in onnx.load(str(model_path)).metadata_props if p.key == META_KEY))
     for doc, needle in (([1, 2], "metadata must be a JSON object, got [1, 2] (a list)"),
+                        (None, "metadata must be a JSON object, got None (null)"),
                         ({**meta, "input_std": 0.5}, "disagree on 'input_std' (0.25 vs 0.5)")):
         p = _with_meta(model_path, tmp_path / "s.onnx", sidecar=doc)
         with pytest.raises(ModelError) as e:

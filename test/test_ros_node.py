@@ -191,6 +191,10 @@ def test_bad_input_keeps_node_alive_and_is_counted(harness, model):
     alive()
     send(io.publish, np.full((256, 320), 30000, np.uint16), "mono16")  # constant
     alive()
+    send(io.publish, good + np.float32(273.15), "32FC1")  # kelvin on a celsius node: named, not "constant"
+    alive()
+    send(io.publish_raw, Image(height=1, width=40000, encoding="mono8", step=40000, data=bytes(40000)))  # side
+    alive()
     partial = good.copy()
     partial[:10] = np.inf
     m, table = io.roundtrip(partial, "32FC1")  # some inf pixels: processed, counted
@@ -212,9 +216,10 @@ def test_bad_input_keeps_node_alive_and_is_counted(harness, model):
             and int(v.get("bad_constant", 0)) >= 1 and int(v.get("bad_too_large", 0)) >= 1
 
     diag = harness.diagnostics.wait_for(counters, timeout=5.0)
-    assert diag is not None, "diagnostics never reported the bad frames"
+    assert diag is not None, ("diagnostics never reported the bad frames", io.node.stats.snapshot(), dict(io.node.stats.bad))
     v = {kv.key: kv.value for kv in diag.status[0].values}
     assert int(v["bad_encoding"]) == 1 and int(v["bad_layout"]) == 2 and int(v["bad_empty"]) == 1
+    assert int(v["bad_temperature_range"]) == 1 and int(v["bad_too_large"]) == 2 and "bad_internal" not in v
     assert int(v["bad_nonfinite"]) == 1  # all-NaN: refused
     assert int(v["note_some_nonfinite"]) >= 1  # partial inf: processed, with a note
     assert int(v["processed"]) >= 11

@@ -118,6 +118,21 @@ def test_folder_loops_and_uses_the_calibration_file(ros, tmp_path):
     assert list(infos.msgs[0].d) == pytest.approx([-0.3, 0.1, 0, 0, 0])
 
 
+def test_unreadable_file_is_skipped_and_float64_played(ros, tmp_path):
+    ctx, listener, add = ros
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), encode_temperature(face_temperature(w=160, h=120, centre=(80, 60),
+                                                                          size=(30, 38)), "mono8"))
+    (folder / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    np.save(folder / "c.npy", np.full((120, 160), 30.0))  # float64, as np.save writes it
+    imgs, _ = _listen(listener, "/p4")
+    time.sleep(0.2)
+    player = add(_player(ctx, "/p4", source=str(folder), rate_hz=100.0, loop=False))
+    assert _wait(lambda: player.finished)
+    assert _wait(lambda: [m.encoding for m in imgs.msgs] == ["mono8", "32FC1"]), [m.encoding for m in imgs.msgs]
+
+
 def test_video_source(ros, tmp_path):
     ctx, listener, add = ros
     path = tmp_path / "clip.avi"

@@ -119,8 +119,11 @@ def array_from_buffer(buffer, height: int, width: int, step: int, encoding: str,
 
 def check_values(data: np.ndarray, kind: str, encoding: str, max_pixels: int) -> List[Issue]:
     """Values of a converted (H, W) float frame: refusals raise FrameError, notes are returned."""
-    from .normalise import KIND_TEMPERATURE
+    from .normalise import KIND_INTENSITY, KIND_TEMPERATURE
 
+    if kind not in (KIND_TEMPERATURE, KIND_INTENSITY):
+        raise FrameError(Reason.LAYOUT, f"unknown frame kind {kind!r} (expected {KIND_TEMPERATURE!r} or "
+                         f"{KIND_INTENSITY!r})")
     if data.ndim != 2 or data.size == 0:
         raise FrameError(Reason.EMPTY, f"expected a non-empty (H, W) frame, got shape {data.shape}")
     check_layout(data.shape[0], data.shape[1], "32FC1", max_pixels)

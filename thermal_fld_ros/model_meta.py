@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 META_KEY = "thermal_fld"
 FORMAT_VERSION = 1
@@ -127,15 +127,19 @@ def read_onnx_metadata(model_path: Path) -> Dict[str, Any]:
     """Metadata dict from the ONNX file's properties, else from the sidecar JSON (unchecked; see
     :func:`load_landmark_meta`). Uses onnxruntime (a runtime dependency) rather than the ``onnx`` package."""
     embedded, side = _read_both(Path(model_path))
-    if embedded is not None:
+    if embedded is not _MISSING:
         return embedded
-    if side is not None:
+    if side is not _MISSING:
         return side
     raise ValueError(f"{model_path}: no '{META_KEY}' metadata in the model and no sidecar "
                      f"{sidecar_path(model_path).name}")
 
 
-def _read_both(model_path: Path) -> Tuple[Optional[Any], Optional[Any]]:
+_MISSING = object()  # no such metadata (a JSON ``null`` is a value, and refused as one)
+
+
+def _read_both(model_path: Path) -> Tuple[Any, Any]:
+    """(embedded, sidecar) parsed JSON values, each ``_MISSING`` when absent."""
     import onnxruntime as ort
 
     if not model_path.is_file():
@@ -147,9 +151,10 @@ def _read_both(model_path: Path) -> Tuple[Optional[Any], Optional[Any]]:
     except Exception as exc:  # onnxruntime raises several types for corrupt files
         raise ValueError(f"cannot load ONNX model {model_path}: {exc}") from exc
     props = sess.get_modelmeta().custom_metadata_map
-    embedded = _parse(props[META_KEY], f"{model_path} (embedded '{META_KEY}' metadata)") if META_KEY in props else None
+    embedded = _parse(props[META_KEY], f"{model_path} (embedded '{META_KEY}' metadata)") if META_KEY in props \
+        else _MISSING
     side_file = sidecar_path(model_path)
-    side = None
+    side = _MISSING
     if side_file.is_file():
         try:
             side = _parse(side_file.read_text(encoding="utf-8"), str(side_file))
@@ -167,12 +172,12 @@ def load_landmark_meta(model_path: Path) -> Tuple[LandmarkModelMeta, List[str]]:
     model_path = Path(model_path)
     embedded, side = _read_both(model_path)
     side_file = sidecar_path(model_path)
-    if embedded is None and side is None:
+    if embedded is _MISSING and side is _MISSING:
         raise ValueError(f"{model_path}: no '{META_KEY}' metadata in the model and no sidecar {side_file.name}")
-    if embedded is None:
+    if embedded is _MISSING:
         return LandmarkModelMeta.from_dict(side, str(side_file)), []
     meta = LandmarkModelMeta.from_dict(embedded, f"{model_path} (embedded metadata)")
-    if side is None:
+    if side is _MISSING:
         return meta, []
     other = LandmarkModelMeta.from_dict(side, str(side_file))
     a, b = asdict(meta), asdict(other)

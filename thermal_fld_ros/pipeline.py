@@ -97,6 +97,7 @@ class Pipeline:
         return self.process(frame, stamp_s)
 
     def process(self, frame: ThermalFrame, stamp_s: float) -> FrameResult:
+        """Faces of one frame; never raises for its content (see ``FrameResult.status`` and ``issues``)."""
         t0 = time.perf_counter()
         data = np.asarray(frame.data)
         h, w = (int(data.shape[0]), int(data.shape[1])) if data.ndim >= 2 else (0, 0)

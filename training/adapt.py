@@ -8,6 +8,7 @@ is, and one that changes nothing at run time (the statistics fold into the expor
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import List
 
 import numpy as np
@@ -29,6 +30,29 @@ def real_crops(cfg: TrainConfig, sources: List[SourceConfig], augment: bool = Fa
     ds = LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=aug, split_ratio=d.split_ratio,
                          seed=cfg.seed)
     return np.stack([ds[i]["thermal"].numpy() for i in range(len(ds))]).astype(np.float32)
+
+
+def adaptation_crops(run) -> np.ndarray:
+    """The crops AdaBN estimates statistics on: the real faces of ``data.adapt_bn`` (with the training
+    augmentation when ``adapt_bn_augment``), mixed with ``adapt_bn_synthetic_share`` synthetic training crops.
+
+    Measured (docs/training.md): statistics of the real faces alone fit the model to the publisher's masked
+    black backgrounds and cost accuracy on raw camera frames; mixing keeps what the synthetic frames taught."""
+    cfg = run.cfg
+    d = cfg.data
+    real = real_crops(cfg, d.adapt_bn, augment=d.adapt_bn_augment)
+    share = float(d.adapt_bn_synthetic_share)
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"data.adapt_bn_synthetic_share must be in [0, 1), got {share}")
+    n_syn = int(round(len(real) * share / (1.0 - share)))
+    if n_syn == 0:
+        return real
+    synth = [s for s in d.train if s.loader == "synth"]
+    if not synth:
+        raise ValueError("data.adapt_bn_synthetic_share > 0 needs a synth source in data.train")
+    syn = real_crops(cfg, [dataclasses.replace(s, limit=n_syn) for s in synth[:1]], augment=True)
+    mixed = np.concatenate([real, syn])
+    return mixed[np.random.default_rng(cfg.seed).permutation(len(mixed))]
 
 
 def adapt_batchnorm(model: nn.Module, crops: np.ndarray, mean: float, std: float, batch: int = 32) -> nn.Module:
@@ -65,7 +89,7 @@ def stage_adapt(run, ctx, resume: bool = False) -> dict:
     cfg = run.cfg
     d = cfg.data
     report: dict = {"adapt_bn_sources": [s.root + "/" + str(s.split) for s in d.adapt_bn], "models": {}}
-    crops = real_crops(cfg, d.adapt_bn) if d.adapt_bn else None
+    crops = adaptation_crops(run) if d.adapt_bn else None
     if crops is not None:
         report["adapt_bn_faces"] = int(len(crops))
     stages = [("thermal_teacher", "thermal_teacher", None)] + [(f"student_{s}", "student", s)

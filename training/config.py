@@ -64,6 +64,10 @@ class DataConfig:
     # held-out-subject pseudo-labels; `adapt_bn` = unlabelled real faces for batch-norm statistics adaptation
     real_eval: List[SourceConfig] = field(default_factory=list)
     adapt_bn: List[SourceConfig] = field(default_factory=list)
+    # AdaBN statistics from this share of synthetic training crops mixed with the real ones (0: real only),
+    # and real crops drawn with the training augmentation (masked backgrounds filled, as in training)
+    adapt_bn_synthetic_share: float = 0.5
+    adapt_bn_augment: bool = True
     augment: bool = True
     augment_options: Dict[str, Any] = field(default_factory=dict)  # training.data.augment.AugmentConfig fields
     val_limit: int = 256  # validation crops per epoch (0: all)

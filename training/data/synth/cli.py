@@ -44,7 +44,10 @@ def register(subparsers) -> None:
     p.add_argument("--split", action="append", metavar="NAME=COUNT",
                    help="split and sample count, repeatable (default: train=2000 val=200)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each split adds its own offset")
-    p.add_argument("--mode", choices=("crops", "scenes"), default="crops")
+    p.add_argument("--mode", choices=("crops", "scenes", "sequences"), default="crops",
+                   help="sequences (needs --face-model): COUNT sequences of --frames frames with track ids")
+    p.add_argument("--frames", type=int, default=16, help="frames per sequence (sequences mode)")
+    p.add_argument("--palettes", default="", help="comma-separated false-colour outputs, e.g. ironbow,rainbow,hot")
     p.add_argument("--size", type=int, default=128, help="crop side in pixels (crops mode)")
     p.add_argument("--max-faces", type=int, default=3, help="faces per frame, 0..N (scenes mode)")
     p.add_argument("--glasses-prob", type=float, default=0.2)
@@ -69,7 +72,8 @@ def options_from_args(args: argparse.Namespace):
     return SynthOptions(mode=args.mode, size=args.size, max_faces=args.max_faces, glasses_prob=args.glasses_prob,
                         expressions=not args.no_expressions, accessories=not args.no_accessories,
                         max_yaw=args.max_yaw, max_pitch=args.max_pitch, max_roll=args.max_roll, agc8=args.agc8,
-                        face_model=args.face_model, identities=args.identities)
+                        face_model=args.face_model, identities=args.identities, frames=args.frames,
+                        palettes=tuple(p for p in args.palettes.split(",") if p))
 
 
 def _splits(specs):

@@ -26,11 +26,21 @@ def thermal_colour(temp_c: np.ndarray, lo: float = None, hi: float = None) -> np
     return cv2.applyColorMap(g, cv2.COLORMAP_INFERNO)
 
 
+def _fit(img: np.ndarray, width: int) -> np.ndarray:
+    """Scale a frame to ``width`` pixels wide (scenes have sensor sizes; crops are square)."""
+    if img.shape[1] == width:
+        return img
+    h = int(round(img.shape[0] * width / img.shape[1]))
+    return cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
+
+
 def preview_grid(path, count: int = 8, seed: int = 7, opts: SynthOptions = None, cols: int = 0) -> Path:
-    """Write ``count`` pairs (RGB over thermal) to ``path``; green = visible points, red = hidden."""
+    """Write ``count`` pairs (RGB over thermal) to ``path``; green = visible points, red = hidden; scenes
+    also show the face boxes, scaled to a common tile width."""
     opts = opts or SynthOptions()
     cols = cols or (int(np.ceil(count / 2)) if count <= 8 else 4)
     tiles = []
+    tile_w = int(opts.size) if opts.mode == "crops" else 320
     for i in range(count):
         s = render_sample(i, seed, opts)
         rgb = cv2.cvtColor(s.rgb, cv2.COLOR_RGB2BGR)
@@ -38,7 +48,13 @@ def preview_grid(path, count: int = 8, seed: int = 7, opts: SynthOptions = None,
         for f in s.annotation["faces"]:
             pts, vis = np.asarray(f["landmarks"]), np.asarray(f["visible"])
             rgb, th = _draw(rgb, pts, vis), _draw(th, pts, vis)
-        tiles.append(np.vstack([rgb, th]))
+            if opts.mode != "crops":
+                x0, y0, x1, y1 = (int(round(v)) for v in f["box"])
+                for im in (rgb, th):
+                    cv2.rectangle(im, (x0 - 1, y0 - 1), (x1 + 1, y1 + 1), (255, 255, 0), 1)
+        tiles.append(np.vstack([_fit(rgb, tile_w), _fit(th, tile_w)]))
+    h_max = max(t.shape[0] for t in tiles)
+    tiles = [np.pad(t, ((0, h_max - t.shape[0]), (0, 0), (0, 0))) for t in tiles]
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.hstack(tiles[r:r + cols]) for r in range(0, len(tiles), cols)]

@@ -39,7 +39,7 @@ FACE_WIDTH_M = 0.15  # for placing heads at a wanted size in pixels
 
 @dataclass
 class SynthOptions:
-    mode: str = "crops"  # crops | scenes
+    mode: str = "crops"  # crops | scenes | sequences (sequences: ICT face model only)
     size: int = 128  # crop side (crops mode)
     crop_scale: float = 1.3  # crop side / landmark box side (x 0.95..1.15 jitter)
     max_faces: int = 3  # scenes mode
@@ -53,11 +53,24 @@ class SynthOptions:
     agc8: bool = False  # also write an 8-bit AGC thermal image
     face_model: str = ""  # ICT Face Model (FaceXModel/ folder or its cache .npz); empty: the procedural head
     identities: str = "auto"  # ICT persons: train | heldout | auto (write_split: heldout for test* splits)
+    frames: int = 16  # frames per sequence (sequences mode)
+    palettes: tuple = ()  # also write false-colour images through these thermal_fld_ros.palettes names
 
     def __post_init__(self) -> None:
         problems = []
-        if self.mode not in ("crops", "scenes"):
-            problems.append(f"unknown synth mode {self.mode!r} (crops | scenes)")
+        if self.mode not in ("crops", "scenes", "sequences"):
+            problems.append(f"unknown synth mode {self.mode!r} (crops | scenes | sequences)")
+        if self.mode == "sequences" and not self.face_model:
+            problems.append("mode sequences needs face_model (the ICT Face Model folder)")
+        if not 1 <= int(self.frames) <= 1000:
+            problems.append(f"frames {self.frames} outside 1..1000")
+        self.palettes = tuple(self.palettes)
+        if self.palettes:
+            from thermal_fld_ros.palettes import PALETTE_ALIASES, palette_names
+
+            bad = [p for p in self.palettes if PALETTE_ALIASES.get(p, p) not in palette_names()]
+            if bad:
+                problems.append(f"unknown palettes {bad} (known: {', '.join(palette_names())})")
         if not 16 <= int(self.size) <= 2048:
             problems.append(f"size {self.size} outside 16..2048")
         if self.max_faces < 0:

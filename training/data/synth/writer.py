@@ -15,15 +15,16 @@ import multiprocessing as mp
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import cv2
 from tqdm import tqdm
 
 from training.data.synth.render import SynthOptions, render_sample
-from training.data.synth.sensor import COUNTS_OFFSET, COUNTS_SCALE
+from training.data.synth.sensor import COUNTS_OFFSET, COUNTS_SCALE, agc8
 
 FORMAT = "thermal_fld.synth/1"
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 VERSION = "1.0"
 
 
@@ -31,10 +32,17 @@ def sample_id(index: int) -> str:
     return f"{index:07d}"
 
 
-def _write_one(job) -> Dict:
+def _write_one(job) -> List[Dict]:
     index, seed, opts, split_dir = job
-    s = render_sample(index, seed, opts)
-    sid = sample_id(index)
+    if opts.mode == "sequences":
+        from training.data.synth.ict.scene import render_sequence
+
+        return [_write_sample(s, f"{index:05d}_{j:03d}", opts, split_dir)
+                for j, s in enumerate(render_sequence(index, seed, opts, opts.frames))]
+    return [_write_sample(render_sample(index, seed, opts), sample_id(index), opts, split_dir)]
+
+
+def _write_sample(s, sid: str, opts: SynthOptions, split_dir: Path) -> Dict:
     rel_t, rel_c = f"thermal/{sid}.png", f"rgb/{sid}.jpg"
     if not cv2.imwrite(str(split_dir / rel_t), s.thermal_counts, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
         raise OSError(f"could not write {split_dir / rel_t}")
@@ -44,6 +52,15 @@ def _write_one(job) -> Dict:
     if s.thermal_agc8 is not None:
         entry["thermal8"] = f"thermal8/{sid}.png"
         cv2.imwrite(str(split_dir / entry["thermal8"]), s.thermal_agc8)
+    if opts.palettes:
+        from thermal_fld_ros.palettes import render as palette_render
+
+        grey = s.thermal_agc8 if s.thermal_agc8 is not None else agc8(s.temperature)
+        for name in opts.palettes:
+            rel = f"palette_{name}/{sid}.png"
+            (split_dir / f"palette_{name}").mkdir(exist_ok=True)
+            cv2.imwrite(str(split_dir / rel), cv2.cvtColor(palette_render(grey / 255.0, name), cv2.COLOR_RGB2BGR))
+            entry[f"palette_{name}"] = rel
     entry.update(s.annotation)
     return entry
 
@@ -62,7 +79,8 @@ def _init_worker() -> None:
 
 def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[SynthOptions] = None,
                 workers: int = 0, progress: bool = True) -> Path:
-    """Render ``count`` samples into ``root/split`` and return the annotation file's path."""
+    """Render ``count`` samples (sequences mode: ``count`` sequences of ``opts.frames`` frames) into
+    ``root/split`` and return the annotation file's path."""
     opts = opts or SynthOptions()
     if opts.face_model and opts.identities == "auto":  # test splits get the held-out ICT persons only
         from training.data.synth.ict.shape import identity_set_of_split
@@ -78,10 +96,22 @@ def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[Synt
     bar = dict(total=count, desc=f"synth {split}", unit="img", disable=not progress)
     if workers == 1:
         _init_worker()
-        samples = [_write_one(j) for j in tqdm(jobs, **bar)]
+        samples = [e for j in tqdm(jobs, **bar) for e in _write_one(j)]
     else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            samples = list(tqdm(pool.imap(_write_one, jobs, chunksize=8), **bar))
+        # one BLAS thread per worker (spawned children read these at numpy import); many threads per
+        # process halve the throughput on a busy machine
+        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+        os.environ.update({k: "1" for k in _THREAD_VARS})
+        try:
+            with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+                chunk = 1 if opts.mode == "sequences" else 8
+                samples = [e for es in tqdm(pool.imap(_write_one, jobs, chunksize=chunk), **bar) for e in es]
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     doc = {
         "format": FORMAT,
         "scheme": "ibug70",

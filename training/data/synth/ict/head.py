@@ -49,15 +49,7 @@ def make_ict_head(rig: Rig, rng: np.random.Generator, identity_set: str, express
                   glasses_prob: float, ypr) -> IctHead:
     p = sample_person(rng, identity_set, rig.identity.shape[0])
     expr = sample_expression(rng, rig.expression_names, expressions)
-    names = {n: i for i, n in enumerate(rig.expression_names)}
-    ew = np.zeros(len(rig.expression_names), np.float32)
-    for k, w in expr.items():
-        ew[names[k]] = w
-    used = np.nonzero(ew)[0]  # a few expressions at a time: skip the zero rows of the basis
-    flat = rig.neutral.reshape(-1) + p.identity[:len(rig.identity)] @ rig.identity + ew[used] @ rig.expression[used]
     scale = float(np.clip(rng.normal(1.0, 0.04), 0.9, 1.1))
-    v = to_model_frame(flat.reshape(-1, 3).astype(np.float64)) * scale
-    v -= (v[rig.pupils[0]] + v[rig.pupils[1]]) / 2.0
     acc = Accessories()
     if accessories:
         acc.glasses = bool(rng.random() < glasses_prob)
@@ -67,7 +59,24 @@ def make_ict_head(rig: Rig, rng: np.random.Generator, identity_set: str, express
         acc.hair_k = float(rng.uniform(0.12, 0.4))
     from training.data.synth.camera import ypr_to_matrix
 
-    return IctHead(p, expr, scale, v, ypr_to_matrix(*ypr), np.zeros(3), tuple(ypr), acc)
+    h = IctHead(p, expr, scale, np.zeros((0, 3)), ypr_to_matrix(*ypr), np.zeros(3), tuple(ypr), acc)
+    set_shape(rig, h, expr)
+    return h
+
+
+def set_shape(rig: Rig, head: IctHead, expr: Dict[str, float]) -> None:
+    """Vertices of ``head`` (model frame, metres, origin between the pupils) for expression weights ``expr``."""
+    names = {n: i for i, n in enumerate(rig.expression_names)}
+    ew = np.zeros(len(rig.expression_names), np.float32)
+    for k, w in expr.items():
+        ew[names[k]] = w
+    used = np.nonzero(ew)[0]  # a few expressions at a time: skip the zero rows of the basis
+    ident = head.person.identity[:len(rig.identity)]
+    flat = rig.neutral.reshape(-1) + ident @ rig.identity + ew[used] @ rig.expression[used]
+    v = to_model_frame(flat.reshape(-1, 3).astype(np.float64)) * head.scale
+    v -= (v[rig.pupils[0]] + v[rig.pupils[1]]) / 2.0
+    head.verts = v
+    head.expression = dict(expr)
 
 
 def landmarks_3d(rig: Rig, head: IctHead, seen=None) -> np.ndarray:

@@ -152,6 +152,10 @@ def render_ict_sample(index: int, seed: int, opts, ypr=None):
     """Like ``render.render_sample`` with ICT heads (a pure function of seed, index and options)."""
     from training.data.synth.render import Sample, _torso_like
 
+    if opts.mode != "crops":  # scenes: people with bodies, distractors (one frame of a sequence)
+        from training.data.synth.ict.scene import render_sequence
+
+        return render_sequence(index, seed, opts, 1, ypr)[0]
     rig = load_rig(opts.face_model)
     rng = np.random.default_rng([int(seed), int(index), 7])
     sw, sh = SENSOR_SIZES[int(rng.integers(len(SENSOR_SIZES)))]
