@@ -96,9 +96,17 @@ def main() -> None:
     if a.pose:
         for max_yaw in (45.0, 90.0):
             e = pose_mae(a.pose, max_yaw, a.face_model)
-            print(f"mean-face solvePnP on true landmarks (visible points), |yaw| <= {max_yaw:.0f}: "
+            print(f"runtime mean face ({src} test faces), solvePnP on true landmarks (visible points), "
+                  f"|yaw| <= {max_yaw:.0f}: "
                   f"MAE yaw {e[:, 0].mean():.2f}, pitch {e[:, 1].mean():.2f}, roll {e[:, 2].mean():.2f} deg "
                   f"(median yaw {np.median(e[:, 0]):.2f}; n={len(e)})")
+            if a.face_model:
+                from training.data.synth.ict.rig import mean_face
+
+                e = pose_mae(a.pose, max_yaw, a.face_model, mean_face(a.face_model))
+                print(f"ICT neutral mean face (ICT held-out faces), |yaw| <= {max_yaw:.0f}: MAE yaw "
+                      f"{e[:, 0].mean():.2f}, pitch {e[:, 1].mean():.2f}, roll {e[:, 2].mean():.2f} deg "
+                      f"(median yaw {np.median(e[:, 0]):.2f}; n={len(e)})")
 
 
 if __name__ == "__main__":

@@ -233,6 +233,10 @@ def test_held_out_identities_never_in_training_splits(tmp_path):
         doc = json.loads(path.read_text())
         assert doc["generator"]["identity_split"]["heldout"] == [0, HELD_OUT]
         seen[split] = {(f["identity"], f["identity_set"]) for s in doc["samples"] for f in s["faces"]}
+        from training.data.synth import load_synth_split
+
+        recs = load_synth_split(tmp_path, split)  # the loader every training stage uses
+        assert len(recs) == 6 and recs[0].landmarks.shape == (70, 2) and recs[0].rgb_path.is_file()
     assert seen["test"] and all(i < HELD_OUT and st == "heldout" for i, st in seen["test"])
     for split in ("train", "val"):
         assert seen[split] and all(i >= HELD_OUT and st == "train" for i, st in seen[split])
@@ -295,3 +299,22 @@ def test_scenes_have_bodies_distractors_and_small_faces():
             warm[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = False
             assert warm.sum() > 0
     assert n_faces >= 6 and min(widths) < 40 and len(kinds) >= 3
+
+
+@needs_ict
+def test_inner_canthi_are_the_warmest_facial_points():
+    from training.data.synth.render import SynthOptions, render_sample
+
+    opts = SynthOptions(face_model=str(ICT_DIR), accessories=False, expressions=False, out_of_frame_prob=0.0,
+                        size=160)
+    for i in range(4):
+        s = render_sample(i, 6, opts, ypr=(float(8 * i - 12), 0.0, 0.0))
+        lm = np.asarray(s.annotation["faces"][0]["landmarks"])
+        hull = cv2.convexHull(lm[:68].astype(np.float32))
+        mask = np.zeros(s.temperature.shape, np.uint8)
+        cv2.fillConvexPoly(mask, hull.astype(np.int32), 1)
+        t = np.where(mask > 0, s.temperature, -np.inf)
+        y, x = np.unravel_index(np.argmax(t), t.shape)
+        iod = np.linalg.norm(lm[36] - lm[45])
+        d = min(np.linalg.norm(lm[j] - [x, y]) for j in (39, 42))
+        assert d < 0.15 * iod, (i, d / iod)

@@ -37,7 +37,8 @@ from .ingest import ENCODINGS
 from .landmark_model import LandmarkModel
 from .memory import return_large_buffers_to_os
 from .normalise import normalise
-from .types import FrameResult, FrameStatus, Issue
+from .thermometry import thermal_record
+from .types import REGIONS, FrameResult, FrameStatus, Issue
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUTS_FAILED = 0, 2, 3
 
@@ -52,7 +53,7 @@ def face_rows(index: int, name: str, stamp: float, result: FrameResult) -> List[
         row = {"frame": index, "source": name, "stamp_s": round(stamp, 6), "track_id": f.track_id,
                "score": round(f.score, 4), "box": [round(float(v), 2) for v in f.box],
                "landmarks": np.round(f.landmarks, 2).tolist(), "scores": np.round(f.scores, 3).tolist(),
-               "pose": None}
+               "pose": None, "thermal": thermal_record(f)}
         if f.pose is not None:
             row["pose"] = {"yaw_pitch_roll_deg": [round(v, 2) for v in f.pose.yaw_pitch_roll_deg],
                            "translation_m": np.round(f.pose.translation, 4).tolist(),
@@ -66,7 +67,22 @@ def _csv_header(num_points: int) -> List[str]:
     head = ["frame", "source", "stamp_s", "track_id", "score", "box_x0", "box_y0", "box_x1", "box_y1", "yaw_deg",
             "pitch_deg",
             "roll_deg", "tx_m", "ty_m", "tz_m"]
-    return head + [f"{a}{i}" for i in range(num_points) for a in ("x", "y")] + [f"s{i}" for i in range(num_points)]
+    return (head + [f"{a}{i}" for i in range(num_points) for a in ("x", "y")] + [f"s{i}" for i in range(num_points)]
+            + [f"{c}_{r.value}" for r in REGIONS for c in ("t", "q")]
+            + ["breathing_bpm", "breathing_confidence", "breathing_state"])
+
+
+def _csv_thermal(th: Optional[dict]) -> list:
+    """t_<region> (°C, empty when unavailable), q_<region> (quality label), breathing rate/confidence/state."""
+    if th is None:
+        return [""] * (2 * len(REGIONS) + 3)
+    out = []
+    for r in REGIONS:
+        reading = th["regions"][r.value]
+        out += ["" if reading["temperature_c"] is None else reading["temperature_c"], reading["quality"]]
+    b = th["breathing"] or {}
+    rate = b.get("rate_bpm")
+    return out + ["" if rate is None else rate, b.get("confidence", ""), b.get("state", "")]
 
 
 def _csv_row(r: dict) -> list:
@@ -74,7 +90,8 @@ def _csv_row(r: dict) -> list:
     ypr = pose["yaw_pitch_roll_deg"] if pose else ["", "", ""]
     t = pose["translation_m"] if pose else ["", "", ""]
     pts = [v for p in r["landmarks"] for v in p]
-    return [r["frame"], r["source"], r["stamp_s"], r["track_id"], r["score"], *r["box"], *ypr, *t, *pts, *r["scores"]]
+    return [r["frame"], r["source"], r["stamp_s"], r["track_id"], r["score"], *r["box"], *ypr, *t, *pts, *r["scores"],
+            *_csv_thermal(r["thermal"])]
 
 
 def _yaml_value(text: str, where: str):

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterable, List
 
+from .breathing import BreathingConfig
 from .frames import FLOAT_UNITS, FrameConfig
 from .palettes import PALETTES
 
@@ -62,6 +63,16 @@ class PipelineConfig:
     smoothing_d_cutoff: float = _f(1.0, "One-Euro cutoff for the speed estimate (Hz)", (0.01, 100.0))
     # Head pose
     pose: bool = _f(True, "estimate head pose (solvePnP against the scheme's 3D mean face)")
+    # Thermal readings (radiometric input only; see thermal_fld_ros/thermometry.py)
+    thermometry: bool = _f(True, "region temperatures (canthi, forehead, nose tip, nostrils, periorbital, mouth, "
+                           "face max) and breathing rate per face; radiometric input only, else marked "
+                           "unavailable")
+    thermometry_min_pixels: int = _f(4, "fewest frame pixels a region needs for a reading", (1, 10000))
+    breathing_window_s: float = _f(20.0, "breathing-rate sliding window (s); the first rate comes after 60% of it",
+                                   (10.0, 120.0))
+    breathing_min_confidence: float = _f(0.6, "report a breathing rate only above this spectral-peak confidence "
+                                         "(white noise alone reaches 0.2-0.45 in a 20 s window)",
+                                         (0.0, 1.0))
     # Frames
     radiometric_16bit: bool = _f(True, "16UC1/mono16 are radiometric counts (temperature = counts*scale+offset)")
     radiometric_scale: float = _f(0.01, "degrees per count for radiometric 16-bit frames", (1e-6, 100.0))
@@ -118,6 +129,10 @@ class PipelineConfig:
                            palette=self.palette, max_pixels=self.max_pixels,
                            temperature_window_c=(self.temperature_min_c, self.temperature_max_c),
                            percentiles=(self.percentile_low, self.percentile_high))
+
+    def breathing_config(self) -> BreathingConfig:
+        return BreathingConfig(window_s=self.breathing_window_s, min_window_s=0.6 * self.breathing_window_s,
+                               min_confidence=self.breathing_min_confidence)
 
     def resolved_model_path(self) -> Path:
         return Path(self.model_path).expanduser() if self.model_path else default_model_path()

@@ -1,15 +1,15 @@
-"""Debug overlay: face boxes, landmarks (coloured by confidence), head axes and track ids.
+"""Debug overlay: face boxes, landmarks (coloured by confidence), head axes, track ids and thermal readings.
 
 Used by the node's ``debug_image`` and by the CLI's annotated output, so both show the same thing.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import cv2
 import numpy as np
 
-from .types import FrameResult
+from .types import BreathingState, Face, FrameResult, Region
 
 AXIS_COLOURS = ((0, 0, 255), (0, 255, 0), (255, 0, 0))  # BGR: head x red, y green, z blue (RViz colours)
 
@@ -53,4 +53,31 @@ def draw_result(image: np.ndarray, result: FrameResult, min_width: int = 320,
                 d = face.pose.rotation[:2, axis] * length
                 tip = origin + d
                 cv2.line(out, tuple(int(v) for v in origin), tuple(int(v) for v in tip), col, 2, cv2.LINE_AA)
+        _draw_thermal(out, face, (x0, y1), out.shape[0])
     return out
+
+
+def _thermal_lines(face: Face) -> List[str]:
+    """'canthi 36.4C forehead 34.9C' and 'breath 15.2/min (0.91)' / the reason there is none."""
+    th = face.thermal
+    if th is None:
+        return []
+    if not th.radiometric:
+        return ["temperature n/a (not radiometric)"]
+    parts = []
+    for region, label in ((Region.CANTHI, "canthi"), (Region.FOREHEAD, "forehead")):
+        r = th.readings[region]
+        parts.append(f"{label} {r.temperature_c:.1f}C" if r.ok else f"{label} --")
+    lines = [" ".join(parts)]
+    b = face.breathing
+    if b is not None:
+        lines.append(f"breath {b.rate_bpm:.1f}/min ({b.confidence:.2f})" if b.state == BreathingState.OK
+                     else f"breath: {b.state.name.lower().replace('_', ' ')}")
+    return lines
+
+
+def _draw_thermal(out: np.ndarray, face: Face, corner, height: int) -> None:
+    x, y = corner
+    for k, line in enumerate(_thermal_lines(face)):
+        yy = min(height - 3, y + 11 + 11 * k)
+        cv2.putText(out, line, (max(0, x), yy), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (0, 220, 255), 1, cv2.LINE_AA)

@@ -26,6 +26,7 @@ from .normalise import KIND_TEMPERATURE, normalise, percentile_window
 from .pose import estimate_pose
 from .schemes import get_scheme
 from .smoothing import OneEuroFilter
+from .thermometry import ThermalReadout
 from .tracker import Track, TrackSet
 from .types import Face, FrameResult, Issue, Reason
 
@@ -56,6 +57,8 @@ class Pipeline:
         self._intrinsics: Tuple[np.ndarray, Optional[np.ndarray]] = (np.eye(3), None)
         self.intrinsics_source = "approximated"  # or 'camera_info' / 'camera_info (scaled)' (diagnostics)
         self.tracks = TrackSet()
+        self.thermal = ThermalReadout(self.scheme, self.frame_cfg, self.cfg.thermometry_min_pixels,
+                                      self.cfg.breathing_config()) if self.cfg.thermometry else None
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -85,6 +88,8 @@ class Pipeline:
         self._redetect = True
         self._last_stamp: Optional[float] = None
         self._last_pose: dict = {}  # track id -> last HeadPose (seeds solvePnP)
+        if getattr(self, "thermal", None) is not None:
+            self.thermal.reset()
 
     def process_array(self, array: np.ndarray, encoding: str, stamp_s: float) -> FrameResult:
         """Like :meth:`process` for a raw array; an unusable frame gives a REFUSED result with its reason."""
@@ -173,6 +178,9 @@ class Pipeline:
             self._add_poses(faces, w, h, result)
         t5 = time.perf_counter()
         result.timings_ms["pose"] = (t5 - t4) * 1e3
+        if self.thermal is not None:
+            self.thermal.annotate(faces, frame, stamp_s)
+            result.timings_ms["thermometry"] = (time.perf_counter() - t5) * 1e3
         result.faces = faces
         self._frame_index += 1
         result.timings_ms["total"] = (time.perf_counter() - t0) * 1e3

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum, IntFlag
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -73,6 +73,76 @@ class HeadPose:
     reprojection_error_px: float = float("nan")
 
 
+class Region(str, Enum):
+    """Facial regions read by thermal_fld_ros.thermometry, in wire order (face table, CSV)."""
+
+    CANTHI = "canthi"  # hottest pixels near the inner eye corners (fever-screening site)
+    FOREHEAD = "forehead"  # band above the brows (median)
+    NOSE_TIP = "nose_tip"
+    NOSTRILS = "nostrils"  # band along the nose base: the breathing signal
+    PERIORBITAL = "periorbital"  # around both eyes
+    MOUTH = "mouth"
+    FACE_MAX = "face_max"  # warmest pixel inside the landmark hull
+
+
+REGIONS: Tuple[Region, ...] = tuple(Region)
+
+
+class RegionQuality(IntFlag):
+    """Why a region has no reading (bits; OK = 0 means the temperature is valid)."""
+
+    OK = 0
+    NOT_RADIOMETRIC = 1  # 8-bit AGC, palette or non-radiometric 16-bit input: never estimated
+    NOT_VISIBLE = 2  # turned away at this head pose, or its landmarks are missing
+    TOO_FEW_PIXELS = 4  # too few pixels of the region lie on the frame
+    SATURATED = 8  # pixels at the sensor's count limits, or NaN/inf
+
+
+@dataclass
+class RegionReading:
+    temperature_c: float  # apparent temperature (°C); NaN unless quality is OK
+    quality: RegionQuality
+    pixels: int = 0  # pixels the reading was taken from
+
+    @property
+    def ok(self) -> bool:
+        return self.quality == RegionQuality.OK
+
+
+@dataclass
+class FaceThermal:
+    """Region temperatures of one face (``radiometric`` False: every reading is NOT_RADIOMETRIC)."""
+
+    readings: Dict[Region, RegionReading]
+    radiometric: bool
+
+
+class BreathingState(IntEnum):
+    """Why a breathing rate is (not) reported; the rate is valid only for OK."""
+
+    OK = 0
+    UNAVAILABLE = 1  # non-radiometric input or thermometry off
+    WARMING_UP = 2  # collecting the window after a (re)start
+    NOT_VISIBLE = 3  # nostril region not readable at this pose
+    MOVING = 4  # the head moved: window restarted
+    LOW_CONFIDENCE = 5  # no clear breathing peak in 6-50 breaths/min
+
+
+class BreathingSource(IntEnum):
+    NONE = 0
+    NOSTRILS = 1
+    MOUTH = 2  # fallback when the nostril signal has no clear peak (mouth breathing)
+
+
+@dataclass
+class Breathing:
+    rate_bpm: float  # breaths per minute; NaN unless state is OK
+    confidence: float  # share of the 6-50 /min band's power in the peak, [0, 1]
+    state: BreathingState
+    source: BreathingSource = BreathingSource.NONE
+    window_s: float = 0.0  # seconds of signal behind the estimate
+
+
 @dataclass
 class Face:
     track_id: int
@@ -82,6 +152,8 @@ class Face:
     score: float  # face confidence in [0, 1]
     pose: Optional[HeadPose] = None
     age_frames: int = 0  # frames since this track started
+    thermal: Optional[FaceThermal] = None  # region temperatures (None: thermometry off)
+    breathing: Optional[Breathing] = None  # per-track breathing rate (None: thermometry off)
 
 
 @dataclass

@@ -14,6 +14,16 @@ Columns (N = points of the model's landmark scheme)::
     yaw_pitch_roll  float32 x3  degrees (NaN: no pose)
     u, v            float32 xN  landmark pixels
     point_score     float32 xN  per-landmark confidence [0, 1]
+    temperature     float32 x7  region temperatures, deg C, in the order of thermal_fld_ros.types.REGIONS:
+                                canthi, forehead, nose_tip, nostrils, periorbital, mouth, face_max
+                                (NaN: no reading; see temperature_quality)
+    temperature_quality uint8 x7  RegionQuality bits per region: 0 ok, 1 not radiometric input,
+                                2 not visible at this pose, 4 too few pixels, 8 saturated;
+                                255 thermometry off
+    breathing_rate  float32     breaths per minute (NaN unless breathing_state is 0)
+    breathing_confidence float32  spectral-peak confidence [0, 1]
+    breathing_state uint8       BreathingState: 0 ok, 1 unavailable, 2 warming up, 3 nostrils not visible,
+                                4 moving, 5 low confidence
 """
 from __future__ import annotations
 
@@ -24,7 +34,9 @@ import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 
 from thermal_fld_ros.ros.rotation import quaternion_xyzw
-from thermal_fld_ros.types import Face
+from thermal_fld_ros.types import REGIONS, BreathingState, Face
+
+THERMOMETRY_OFF = 255  # temperature_quality when the pipeline's thermometry switch is off
 
 _NUMPY_OF = {
     PointField.INT8: np.int8, PointField.UINT8: np.uint8, PointField.INT16: np.int16,
@@ -38,7 +50,9 @@ def columns(num_points: int) -> List[tuple]:
     f32 = PointField.FLOAT32
     return [("track_id", PointField.UINT32, 1), ("score", f32, 1), ("box", f32, 4), ("position", f32, 3),
             ("orientation", f32, 4), ("yaw_pitch_roll", f32, 3), ("u", f32, num_points),
-            ("v", f32, num_points), ("point_score", f32, num_points)]
+            ("v", f32, num_points), ("point_score", f32, num_points),
+            ("temperature", f32, len(REGIONS)), ("temperature_quality", PointField.UINT8, len(REGIONS)),
+            ("breathing_rate", f32, 1), ("breathing_confidence", f32, 1), ("breathing_state", PointField.UINT8, 1)]
 
 
 def table_dtype(num_points: int) -> np.dtype:
@@ -71,6 +85,7 @@ def encode(faces: Sequence[Face], header, num_points: int) -> PointCloud2:
             rows["position"][i] = np.asarray(face.pose.translation, np.float32).reshape(3)
             rows["orientation"][i] = quaternion_xyzw(face.pose.rotation)
             rows["yaw_pitch_roll"][i] = np.asarray(face.pose.yaw_pitch_roll_deg, np.float32)
+        _thermal_columns(rows, i, face)
     msg = PointCloud2()
     msg.header = header
     msg.height, msg.width = 1, len(faces)
@@ -86,6 +101,20 @@ def encode(faces: Sequence[Face], header, num_points: int) -> PointCloud2:
     msg.is_dense = False  # NaN where pose is unknown
     msg.data = array.array("B", rows.tobytes())
     return msg
+
+
+def _thermal_columns(rows: np.ndarray, i: int, face: Face) -> None:
+    if face.thermal is None:
+        rows["temperature"][i] = np.nan
+        rows["temperature_quality"][i] = THERMOMETRY_OFF
+    else:
+        readings = [face.thermal.readings[r] for r in REGIONS]
+        rows["temperature"][i] = [v.temperature_c for v in readings]
+        rows["temperature_quality"][i] = [int(v.quality) for v in readings]
+    b = face.breathing
+    rows["breathing_rate"][i] = b.rate_bpm if b is not None and b.state == BreathingState.OK else np.nan
+    rows["breathing_confidence"][i] = b.confidence if b is not None else 0.0
+    rows["breathing_state"][i] = int(b.state) if b is not None else int(BreathingState.UNAVAILABLE)
 
 
 def decode(msg: PointCloud2) -> np.ndarray:

@@ -23,6 +23,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
+from thermal_fld_ros import thermometry
 from thermal_fld_ros.camera_model import Calibration, CameraInfoError
 from thermal_fld_ros.config import PipelineConfig
 from thermal_fld_ros.frames import from_array
@@ -37,7 +38,7 @@ from thermal_fld_ros.ros.image_conversion import array_to_image, image_to_array
 from thermal_fld_ros.ros.parameters import declare, init_ros, landmark_node_params, refuse_runtime_changes
 from thermal_fld_ros.ros.sim_clock import SimClockWatch
 from thermal_fld_ros.ros.tf_frames import FaceFramePublisher
-from thermal_fld_ros.types import BAD_FRAME_REASONS, FrameStatus, Issue, Reason
+from thermal_fld_ros.types import BAD_FRAME_REASONS, BreathingState, FrameStatus, Issue, Reason
 
 NODE_NAME = "thermal_fld_node"
 LARGE_FRAME_BYTES = 512 * 1024  # Fast DDS default shared-memory segment: larger best-effort samples get lost
@@ -74,6 +75,8 @@ class ThermalFldNode(Node):
         self._calibration: Optional[Calibration] = None
         self._warned_zero_stamp = False
         self._bad_reported = 0
+        self._thermometry = thermometry.availability(self.pipeline.thermal is not None, None)
+        self._breathing_faces = 0
 
         reliability = self.p["qos_reliability"]  # one of its choices (checked by declare)
         self._best_effort = reliability == "best_effort"
@@ -222,6 +225,9 @@ class ThermalFldNode(Node):
         if stamp is None:
             return
         result = self.pipeline.process(frame, stamp)
+        self._thermometry = thermometry.availability(self.pipeline.thermal is not None, frame)
+        self._breathing_faces = sum(f.breathing is not None and f.breathing.state == BreathingState.OK
+                                    for f in result.faces)
         for issue in result.issues:
             self._count(issue)
         if result.status == FrameStatus.REFUSED:
@@ -279,7 +285,8 @@ class ThermalFldNode(Node):
         extra = [("model", self.model_desc), ("providers", self.providers),
                  ("image_topic", self.image_topic),
                  ("intrinsics", self.pipeline.intrinsics_source),
-                 ("bad_frames_since_last_report", str(recent_bad))]
+                 ("bad_frames_since_last_report", str(recent_bad)),
+                 ("thermometry", self._thermometry), ("faces_with_breathing_rate", str(self._breathing_faces))]
         name = f"{self.get_fully_qualified_name()}: thermal facial landmarks"
         self.pub_diag.publish(diagnostic_array(self.get_clock().now().to_msg(), name, self.get_fully_qualified_name(),
                                                snap, self.stats.bad_by_reason, extra, recent_bad,

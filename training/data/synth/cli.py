@@ -12,16 +12,28 @@ from thermal_fld_ros.schemes import DATA_DIR
 MEAN_FACE_PATH = DATA_DIR / "mean_face_ibug70.json"
 
 
-def write_mean_face(path: Path = MEAN_FACE_PATH, n: int = 1000, seed: int = 0) -> np.ndarray:
-    """Average the generator's 70 landmarks over its identity/expression distribution and save them."""
-    from training.data.synth.face_model import mean_face
+def write_mean_face(path: Path = MEAN_FACE_PATH, n: int = 1000, seed: int = 0, face_model: str = "") -> np.ndarray:
+    """Save the 70-point 3D mean face: the ICT model's mean (neutral) shape when ``face_model`` is given,
+    else the average of the procedural generator's landmarks over its identity/expression distribution."""
+    if face_model:
+        from training.data.synth.ict.rig import mean_face as ict_mean_face
 
-    pts = mean_face(n=n, seed=seed)
+        pts = ict_mean_face(face_model)
+        source = ("the ICT Face Model's mean shape (generic_neutral_mesh.obj: the 68 Multi-PIE landmark "
+                  "vertices and the front vertices of the irises; ICT-FaceKit, MIT licence, USC ICT); it gives "
+                  "lower head-pose error than the procedural mean on held-out ICT faces (bench/bench_synth.py "
+                  "--face-model); regenerate with: python -m training synth --write-mean-face --face-model "
+                  "<FaceXModel dir>")
+    else:
+        from training.data.synth.face_model import mean_face
+
+        pts = mean_face(n=n, seed=seed)
+        source = (f"mean of {n} heads (seed {seed}) of the synthetic generator's parametric face model "
+                  "(training/data/synth/face_model.py), identity + expression distribution; "
+                  "regenerate with: python -m training synth --write-mean-face")
     doc = {
         "points_m": [[round(float(v), 6) for v in row] for row in pts],
-        "source": (f"mean of {n} heads (seed {seed}) of the synthetic generator's parametric face model "
-                   "(training/data/synth/face_model.py), identity + expression distribution; "
-                   "regenerate with: python -m training synth --write-mean-face"),
+        "source": source,
         "scheme": "ibug70",
         "frame": "metres; x subject's left (image right), y down, z into the head; origin between the pupils",
     }
@@ -88,7 +100,10 @@ def _splits(specs):
 
 def _main(args: argparse.Namespace) -> int:
     if args.write_mean_face:
-        pts = write_mean_face(n=args.mean_face_samples)
+        try:
+            pts = write_mean_face(n=args.mean_face_samples, face_model=args.face_model)
+        except ValueError as exc:
+            raise SystemExit(f"synth: {exc}") from None
         print(f"wrote {MEAN_FACE_PATH} ({len(pts)} points, outer-eye distance "
               f"{np.linalg.norm(pts[36] - pts[45]) * 1000:.1f} mm)")
         return 0

@@ -15,7 +15,7 @@ from training.data.synth import rgb as rgb_app
 from training.data.synth import thermal as th_app
 from training.data.synth.camera import project
 from training.data.synth.ict.rig import JAW_FIXED, R, Rig, to_model_frame
-from training.data.synth.ict.shape import Person, sample_expression, sample_person
+from training.data.synth.ict.shape import POPULATION_SEED, Person, sample_expression, sample_person
 
 
 @dataclass
@@ -23,6 +23,8 @@ class Accessories:
     glasses: bool = False
     mask: bool = False  # surgical / cloth mask over nose and mouth
     hat: bool = False
+    hood: bool = False  # hat + the sides and back of the head and the ears
+    scarf: bool = False  # the neck
     beard: float = 0.0  # 0 shaven .. 1 full beard
     hair_k: float = 0.3  # hair surface: ambient + hair_k * (skin - ambient)
 
@@ -55,6 +57,8 @@ def make_ict_head(rig: Rig, rng: np.random.Generator, identity_set: str, express
         acc.glasses = bool(rng.random() < glasses_prob)
         acc.mask = bool(rng.random() < 0.06)
         acc.hat = bool(rng.random() < 0.08)
+        acc.hood = bool(rng.random() < 0.03)
+        acc.scarf = bool(rng.random() < 0.06)
         acc.beard = float(rng.uniform(0.2, 1.0)) if p.male and rng.random() < 0.35 else 0.0
         acc.hair_k = float(rng.uniform(0.12, 0.4))
     from training.data.synth.camera import ypr_to_matrix
@@ -107,12 +111,35 @@ def landmarks_3d(rig: Rig, head: IctHead, seen=None) -> np.ndarray:
     return pts
 
 
+def person_fields(rig: Rig, head: IctHead):
+    """(K,) thermal and (K,) albedo patterns of this person, stable across samples: smooth sums of waves
+    over the neutral surface (2-7 cm wavelengths) standing in for vessel and pigment patterns, plus a
+    warm superficial temporal artery at each temple."""
+    if "fields" in head.extra:
+        return head.extra["fields"]
+    rng = np.random.default_rng([POPULATION_SEED, head.person.pid, 1])
+    v = rig.neutral.astype(np.float64)
+    d = rng.normal(size=(8, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    k = 2 * np.pi / rng.uniform(2.0, 7.0, 8)
+    waves = np.sin((v @ d.T) * k + rng.uniform(0, 2 * np.pi, 8))  # (K, 8)
+    therm = waves @ rng.normal(0, 0.12, 8)
+    alb = waves @ rng.normal(0, 0.018, 8)
+    lm = v[rig.landmarks]
+    for brow in (17, 26):
+        temple = lm[brow] + (lm[brow] - lm[27]) * np.array([0.35, 0.0, 0.0]) + np.array([0.0, -0.5, -1.5])
+        therm += rng.uniform(0.2, 0.6) * np.exp(-0.5 * ((v - temple) ** 2).sum(1) / 1.2 ** 2)
+    face = (rig.regions[:, R["sclera"]] < 0.5) & (rig.regions[:, R["mouth"]] < 0.5)
+    head.extra["fields"] = (therm * face, alb * face)
+    return head.extra["fields"]
+
+
 def vertex_temperature(rig: Rig, head: IctHead, ambient: float, breath: float) -> np.ndarray:
     """(K,) apparent-before-emissivity surface temperature (deg C) per vertex."""
     s = head.thermal
     g = rig.regions
     skin = s.skin + head.person.skin_offset
-    t = np.full(len(g), skin, np.float64)
+    t = np.full(len(g), skin, np.float64) + person_fields(rig, head)[0]
     t += 0.5 * g[:, R["forehead"]] + 0.45 * g[:, R["periorbital"]] + s.canthus * g[:, R["canthi"]]
     t -= s.nose_cool * g[:, R["nose_tip"]] + s.cheek_cool * g[:, R["cheeks"]]
     t += 0.35 * g[:, R["lips"]] - 0.25 * g[:, R["brows"]]
@@ -136,10 +163,25 @@ def vertex_temperature(rig: Rig, head: IctHead, ambient: float, breath: float) -
         m = g[:, R["lower_face"]]
         mask_t = ambient + 0.55 * (skin - ambient) + 0.8 * max(breath, 0.0)
         t = t + m * (mask_t - t)
-    if acc.hat:
-        h = np.clip(g[:, R["scalp"]] * 1.5, 0, 1)
-        t = t + h * ((ambient + 0.25 * (skin - ambient)) - t)
+    cover = _cloth_cover(rig, head)
+    if cover is not None:
+        t = t + cover * ((ambient + 0.25 * (skin - ambient)) - t)
     return t
+
+
+def _cloth_cover(rig: Rig, head: IctHead):
+    """(K,) weight of hat / hood / scarf fabric over the head, or None."""
+    acc, g = head.acc, rig.regions
+    if not (acc.hat or acc.hood or acc.scarf):
+        return None
+    c = np.zeros(len(g))
+    if acc.hat or acc.hood:
+        c = np.maximum(c, np.clip(g[:, R["scalp"]] * 1.5, 0, 1))
+    if acc.hood:
+        c = np.maximum(c, np.maximum(g[:, R["back"]], g[:, R["ears"]]))
+    if acc.scarf:
+        c = np.maximum(c, g[:, R["neck"]])
+    return c
 
 
 def _hair_cover(rig: Rig, head: IctHead) -> np.ndarray:
@@ -168,7 +210,7 @@ def vertex_albedo(rig: Rig, head: IctHead) -> np.ndarray:
     def mix(c, w, col):
         return c + np.asarray(w)[:, None] * (np.asarray(col) - c)
 
-    c = np.broadcast_to(s.skin, (len(g), 3)).astype(np.float64)
+    c = np.broadcast_to(s.skin, (len(g), 3)).astype(np.float64) * (1.0 + person_fields(rig, head)[1])[:, None]
     c = mix(c, 0.5 * g[:, R["cheeks"]], s.skin * np.array([1.04, 0.9, 0.9]))
     c = mix(c, g[:, R["lips"]], s.lips)
     c = mix(c, g[:, R["mouth"]], np.array([0.3, 0.08, 0.08]))
@@ -182,8 +224,9 @@ def vertex_albedo(rig: Rig, head: IctHead) -> np.ndarray:
         c = mix(c, 0.7 * acc.beard * g[:, R["beard"]], s.hair)
     if acc.mask:
         c = mix(c, g[:, R["lower_face"]], head.extra.get("mask_colour", np.array([0.6, 0.75, 0.85])))
-    if acc.hat:
-        c = mix(c, np.clip(g[:, R["scalp"]] * 1.5, 0, 1), head.extra.get("hat_colour", np.array([0.2, 0.2, 0.3])))
+    cover = _cloth_cover(rig, head)
+    if cover is not None:
+        c = mix(c, cover, head.extra.get("hat_colour", np.array([0.2, 0.2, 0.3])))
     return c
 
 

@@ -118,8 +118,8 @@ def _annotation(h: IctHead, uv: np.ndarray, vis: np.ndarray, width: int, height:
                      "yaw": round(h.ypr[0], 4), "pitch": round(h.ypr[1], 4), "roll": round(h.ypr[2], 4)},
             "face_model": "ict", "identity": h.person.pid, "identity_set": h.extra["identity_set"],
             "expression": {k: round(v, 3) for k, v in sorted(h.expression.items()) if v >= 0.05},
-            "accessories": {"glasses": h.acc.glasses, "mask": h.acc.mask, "hat": h.acc.hat,
-                            "beard": round(h.acc.beard, 3)},
+            "accessories": {"glasses": h.acc.glasses, "mask": h.acc.mask, "hat": h.acc.hat, "hood": h.acc.hood,
+                            "scarf": h.acc.scarf, "beard": round(h.acc.beard, 3)},
             "breath": round(breath, 4), "skin_c": round(h.thermal.skin + h.person.skin_offset, 3)}
 
 

@@ -177,3 +177,12 @@ def load_rig(path) -> Rig:
 def to_model_frame(v_ict: np.ndarray) -> np.ndarray:
     """ICT cm (x left, y up, z out) -> runtime metres (x left, y down, z into the head)."""
     return v_ict * np.array([0.01, -0.01, -0.01])
+
+
+def mean_face(path) -> np.ndarray:
+    """(70, 3) landmarks of the model's mean shape (neutral mesh, no expression) in the runtime's model frame
+    (metres, origin between the pupils): the 68 vertices (frontal jaw) and the two pupils."""
+    rig = load_rig(path)
+    v = to_model_frame(rig.neutral.astype(np.float64))
+    pts = v[np.concatenate([rig.landmarks, rig.pupils])]
+    return pts - (pts[68] + pts[69]) / 2.0
