@@ -82,9 +82,8 @@ def test_painted_regions_read_exactly(roll):
     assert r[Region.CANTHI].temperature_c == pytest.approx(CANTHUS, abs=1e-4)
     assert r[Region.FOREHEAD].temperature_c == pytest.approx(FOREHEAD, abs=1e-4)
     assert r[Region.FACE_MAX].temperature_c == pytest.approx(CANTHUS, abs=1e-4)
-    for region in (Region.NOSE_TIP, Region.NOSTRILS, Region.MOUTH):
+    for region in (Region.NOSE_TIP, Region.NOSTRILS, Region.MOUTH, Region.PERIORBITAL):  # periorbital: less canthi
         assert r[region].temperature_c == pytest.approx(SKIN, abs=1e-4)
-    assert SKIN < r[Region.PERIORBITAL].temperature_c < CANTHUS  # the eye contour holds the canthus discs
 
 
 def test_non_radiometric_is_never_estimated():

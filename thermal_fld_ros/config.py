@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterable, List
 from .breathing import BreathingConfig
 from .frames import FLOAT_UNITS, FrameConfig
 from .palettes import PALETTES
+from .tracker import TrackRules
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_NAME = "student.onnx"
@@ -41,7 +42,11 @@ class PipelineConfig:
                               "unavailable ones are skipped with a warning")
     intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
     # Face localisation and tracking
-    detector: str = _f("thermal_blob", "face detector: 'thermal_blob' (warm-region segmentation)")
+    detector: str = _f("thermal_blob", "face detector: 'centreface' (learned CNN, models/detector.onnx) or "
+                       "'thermal_blob' (hand-made warm-region segmentation, no model file)")
+    detector_model_path: str = _f("", "centreface ONNX model; empty = the bundled thermal_fld_ros/models/detector.onnx")
+    detector_long_side: int = _f(0, "centreface input long side in pixels (0 = the model's own, 320); higher finds "
+                                    "smaller faces on large frames at more cost", (0, 4096))
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
     detection_interval: int = _f(10, "run the detector every N frames; between, follow faces from landmarks",
                                  (1, 1000))
@@ -55,6 +60,14 @@ class PipelineConfig:
     track_iou_threshold: float = _f(0.3, "minimum box IoU to match a detection to an existing track", (0.0, 1.0))
     max_track_misses: int = _f(2, "frames a track survives below landmark_threshold before it is dropped",
                                (0, 100))
+    presence_threshold: float = _f(0.5, "drop a track whose face presence P(face) falls below this (models with "
+                                   "a 'presence' output only)", (0.0, 1.0))
+    max_box_scale_step: float = _f(1.25, "most a track's landmark box may grow or shrink per frame (a bigger jump "
+                                   "is a miss)", (1.01, 10.0))
+    max_box_vs_detection: float = _f(2.0, "drop a track whose landmark box grows beyond this many times the face "
+                                     "box of the detection that last confirmed it", (1.1, 20.0))
+    max_unconfirmed_detections: int = _f(3, "drop a track that this many detector runs in a row do not confirm "
+                                         "(no detection on it)", (1, 1000))
     # Smoothing
     smoothing: bool = _f(True, "One-Euro filter landmarks per track")
     smoothing_min_cutoff: float = _f(1.0, "One-Euro minimum cutoff frequency (Hz): lower = smoother when still",
@@ -120,6 +133,10 @@ class PipelineConfig:
             raise ValueError("temperature_max_c must be above temperature_min_c")
         if self.percentile_high <= self.percentile_low:
             raise ValueError("percentile_high must be above percentile_low")
+        from .detector import DETECTORS
+
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
         if not self.providers:
             raise ValueError("providers must name at least one onnxruntime execution provider")
 
@@ -129,6 +146,10 @@ class PipelineConfig:
                            palette=self.palette, max_pixels=self.max_pixels,
                            temperature_window_c=(self.temperature_min_c, self.temperature_max_c),
                            percentiles=(self.percentile_low, self.percentile_high))
+
+    def track_rules(self) -> TrackRules:
+        return TrackRules(max_scale_step=self.max_box_scale_step, max_size_vs_detection=self.max_box_vs_detection,
+                          max_unconfirmed=self.max_unconfirmed_detections)
 
     def breathing_config(self) -> BreathingConfig:
         return BreathingConfig(window_s=self.breathing_window_s, min_window_s=0.6 * self.breathing_window_s,

@@ -10,9 +10,9 @@ NOT_RADIOMETRIC and NaN, never estimated. Regions are convex polygons placed in 
     forehead     median of a band 0.15-0.55 IOD above the brows (points 18-25)
     nose_tip     mean of a disc (r = 0.10 IOD) at point 30
     nostrils     mean of a band along the nose base (31-35), 0.07 IOD above to 0.04 IOD below
-    periorbital  mean of both eye contours (36-41, 42-47) enlarged 1.6x about their centres
+    periorbital  mean of both eye contours (36-41, 42-47) enlarged 1.6x about their centres, less the canthi
     mouth        mean inside the outer lip contour (48-59; the scheme's mouth points)
-    face_max     warmest pixel inside the jaw line (0-16) closed by the forehead band's top
+    face_max     warmest pixel inside the jaw line (0-16) closed by the forehead band's top, or of any region
 
 Each reading has a RegionQuality: NOT_VISIBLE beyond the region's yaw/pitch limits (head pose, or a
 rough yaw from the nose's offset between the eyes when pose is off), TOO_FEW_PIXELS when fewer than
@@ -22,7 +22,7 @@ limits or are NaN/inf.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -53,6 +53,10 @@ VISIBLE_LIMITS: Dict[Region, Tuple[float, float, float]] = {
     Region.MOUTH: (50.0, -45.0, 35.0),
     Region.FACE_MAX: (75.0, -60.0, 60.0),
 }
+# label order: a later region wins where two overlap (periorbital excludes the canthus discs)
+_DRAW_ORDER = (Region.FACE_MAX, Region.FOREHEAD, Region.MOUTH, Region.NOSTRILS, Region.NOSE_TIP,
+               Region.PERIORBITAL, Region.CANTHI)
+_LABEL = {r: k for k, r in enumerate(_DRAW_ORDER, 1)}
 CANTHUS_HOTTEST = 3  # pixels averaged for the canthus reading: the max, less sensitive to one noisy pixel
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 _DISC = np.stack([np.cos(np.linspace(0, 2 * np.pi, 12, endpoint=False)),
@@ -106,6 +110,8 @@ class FaceGeometry:
     """The face's own axes in the image: what the regions are placed with."""
 
     polygons: Dict[Region, List[np.ndarray]]  # (K, 2) pixel polygons per region
+    vertices: np.ndarray  # (V, 2) every polygon vertex; polygons are views of it through ``slices``
+    slices: Dict[Region, List[slice]]
     nose_tip: np.ndarray
     iod_px: float
     yaw_deg: float  # from the pose, or the rough landmark estimate
@@ -186,6 +192,8 @@ class Thermometer:
             return None
         down = np.array([-ex[1], ex[0]])  # (unit down the face) * iod
         verts = self._A @ p + self._down * down + self._disc * iod
+        if not np.isfinite(verts).all():
+            return None
         polys = {r: [verts[sl] for sl in sls] for r, sls in self._slices.items()}
         nose = p[self._nose]
         if pose is not None:
@@ -193,21 +201,62 @@ class Thermometer:
         else:  # the nose tip's offset from the eyes' midpoint along the eye line, as a rough yaw
             off = float((nose - 0.5 * (eyes[0] + eyes[1])) @ ex) / (iod * iod)
             yaw, pitch = float(np.degrees(np.arcsin(min(max(2.0 * off, -1.0), 1.0)))), float("nan")
-        return FaceGeometry(polys, nose.copy(), iod, yaw, pitch)
+        return FaceGeometry(polys, verts, self._slices, nose.copy(), iod, yaw, pitch)
 
     # ------------------------------------------------------------------ readings
     def read(self, data: np.ndarray, radiometric: bool, geo: Optional[FaceGeometry],
              saturation: Optional[Tuple[float, float]] = None) -> FaceThermal:
-        readings: Dict[Region, RegionReading] = {}
+        """Readings of every region (NaN with the reason where there is none)."""
+        if not radiometric:
+            return FaceThermal({r: RegionReading(float("nan"), RegionQuality.NOT_RADIOMETRIC) for r in REGIONS},
+                               False)
+        if geo is None:
+            return FaceThermal({r: RegionReading(float("nan"), RegionQuality.NOT_VISIBLE) for r in REGIONS}, True)
+        label, window = self._label_window(data, geo)
+        nlab = len(_DRAW_ORDER) + 1
+        hull = (label > 0).view(np.uint8)  # every labelled pixel: the face hull and the regions
+        n_face = cv2.countNonZero(hull) if hull.size else 0
+        inner = label > 1  # the regions other than the hull (a few hundred pixels)
+        lab_in = label[inner]
+        val_in = window[inner].astype(np.float64)
+        counts = np.bincount(lab_in, minlength=nlab)
+        counts[1] = n_face
+        sums = np.bincount(lab_in, weights=val_in, minlength=nlab)
         lo, hi = saturation if saturation is not None else (-np.inf, np.inf)
+        vmax, sat = float("nan"), None
+        if n_face:
+            vmin, vmax = cv2.minMaxLoc(window, hull)[:2]
+            finite = np.isfinite(cv2.mean(window, hull)[0])  # NaN/inf anywhere on the face make the mean so
+            if not (finite and lo < vmin and vmax < hi):
+                bad = ~((window > lo) & (window < hi)) & (label > 0)  # NaN compares False: bad
+                sat = np.bincount(label[bad], minlength=nlab)
+                sat[1] = int(bad.sum())
+        readings: Dict[Region, RegionReading] = {}
         for region in REGIONS:
-            if not radiometric:
-                readings[region] = RegionReading(float("nan"), RegionQuality.NOT_RADIOMETRIC)
-            elif geo is None or region not in geo.polygons or not self._visible(region, geo):
+            if region not in geo.polygons or not self._visible(region, geo):
                 readings[region] = RegionReading(float("nan"), RegionQuality.NOT_VISIBLE)
+                continue
+            k = _LABEL[region]
+            n = int(counts[k])
+            if n < self.min_pixels:
+                readings[region] = RegionReading(float("nan"), RegionQuality.TOO_FEW_PIXELS, n)
+                continue
+            if sat is not None and sat[k] > 0:
+                readings[region] = RegionReading(float("nan"), RegionQuality.SATURATED, n)
+                continue
+            if region is Region.FACE_MAX:
+                t = float(vmax)
+            elif region is Region.CANTHI:
+                v = val_in[lab_in == k]
+                m = min(CANTHUS_HOTTEST, n)
+                t = float(np.partition(v, n - m)[n - m:].mean())
+            elif region is Region.FOREHEAD:
+                v = val_in[lab_in == k]
+                t = float(np.partition(v, n // 2)[n // 2])  # median (upper for even n; np.median is slow)
             else:
-                readings[region] = self._reading(region, _pixels(data, geo.polygons[region]), lo, hi)
-        return FaceThermal(readings, radiometric)
+                t = float(sums[k]) / n
+            readings[region] = RegionReading(t, RegionQuality.OK, n)
+        return FaceThermal(readings, True)
 
     @staticmethod
     def _visible(region: Region, geo: FaceGeometry) -> bool:
@@ -216,39 +265,25 @@ class Thermometer:
             return False
         return not (geo.pitch_deg < lo or geo.pitch_deg > hi)  # NaN pitch (no pose): no pitch limit
 
-    def _reading(self, region: Region, values: np.ndarray, lo: float, hi: float) -> RegionReading:
-        n = int(values.size)
-        if n < self.min_pixels:
-            return RegionReading(float("nan"), RegionQuality.TOO_FEW_PIXELS, n)
-        vmin, vmax = float(values.min()), float(values.max())
-        if not (lo < vmin and vmax < hi):  # also False for NaN
-            return RegionReading(float("nan"), RegionQuality.SATURATED, n)
-        if region is Region.CANTHI:
-            k = min(CANTHUS_HOTTEST, n)
-            t = float(np.partition(values, n - k)[n - k:].mean())
-        elif region is Region.FACE_MAX:
-            t = vmax
-        elif region is Region.FOREHEAD:
-            t = float(np.partition(values, n // 2)[n // 2])  # median (upper for even n; np.median is slow)
-        else:
-            t = float(values.mean())
-        return RegionReading(t, RegionQuality.OK, n)
+    @staticmethod
+    def _label_window(data: np.ndarray, geo: FaceGeometry) -> Tuple[np.ndarray, np.ndarray]:
+        """(region label per pixel, frame values) of the face's bounding window.
 
-
-def _pixels(data: np.ndarray, polygons: Sequence[np.ndarray]) -> np.ndarray:
-    """Frame values whose pixel centres fall inside any of ``polygons`` (clipped to the frame)."""
-    h, w = data.shape
-    allp = polygons[0] if len(polygons) == 1 else np.concatenate(polygons)
-    lo, hi = allp.min(0), allp.max(0)
-    x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
-    x1, y1 = min(int(hi[0]) + 2, w), min(int(hi[1]) + 2, h)
-    if x1 <= x0 or y1 <= y0:
-        return np.zeros(0, np.float32)
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    off = np.array([x0, y0], np.float64)
-    cv2.fillPoly(mask, [((q - off) * (1 << _SHIFT) + 0.5).astype(np.int32) for q in polygons], 1,
-                 lineType=cv2.LINE_8, shift=_SHIFT)
-    return data[y0:y1, x0:x1][mask.view(bool)]
+        Regions are drawn in ``_DRAW_ORDER`` into one label image (later ones win where they overlap), so
+        all region sums come from one bincount: the face hull (label of FACE_MAX) is every labelled pixel.
+        """
+        h, w = data.shape
+        lo, hi = geo.vertices.min(0), geo.vertices.max(0)
+        x0, y0 = min(max(int(lo[0]), 0), w), min(max(int(lo[1]), 0), h)
+        x1, y1 = max(min(int(hi[0]) + 2, w), x0), max(min(int(hi[1]) + 2, h), y0)
+        label = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        if label.size:
+            fixed = ((geo.vertices - np.array([x0, y0], np.float64)) * (1 << _SHIFT) + 0.5).astype(np.int32)
+            for k, region in enumerate(_DRAW_ORDER, 1):
+                sls = geo.slices.get(region)
+                if sls:
+                    cv2.fillPoly(label, [fixed[sl] for sl in sls], k, lineType=cv2.LINE_8, shift=_SHIFT)
+        return label, data[y0:y1, x0:x1]
 
 
 class ThermalReadout:
