@@ -48,8 +48,12 @@ def frontal_template(input_size=(96, 96), num_points: int = 70) -> np.ndarray:
 
 def make_fixed_landmark_model(path: Path, crop_points: np.ndarray | None = None, input_size=(96, 96),
                               split_ratio: float = 2.0, trained: bool = True, sharpness: float = 8.0,
-                              scheme: str = "ibug70") -> Path:
-    """Write an ONNX model (input 'input' [B,1,H,W]) whose outputs peak at ``crop_points`` (N, 2)."""
+                              scheme: str = "ibug70", presence=None) -> Path:
+    """Write an ONNX model (input 'input' [B,1,H,W]) whose outputs peak at ``crop_points`` (N, 2).
+
+    ``presence`` adds the optional output 'presence' [B] = sigmoid(gain * mean(input) + bias) for
+    ``(gain, bias)`` (a float p: the constant p), listed in the metadata ``outputs`` as the student's is.
+    """
     path = Path(path)
     pts = frontal_template(input_size) if crop_points is None else np.asarray(crop_points, np.float32)
     n = len(pts)
@@ -72,18 +76,27 @@ def make_fixed_landmark_model(path: Path, crop_points: np.ndarray | None = None,
         numpy_helper.from_array(lx, "lx"),
         numpy_helper.from_array(ly, "ly"),
     ]
+    outputs = [helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, ["batch", n, lx.shape[-1]]),
+               helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, ["batch", n, ly.shape[-1]])]
+    if presence is not None:
+        gain, bias = (0.0, float(np.log(presence / (1.0 - presence)))) if np.isscalar(presence) else presence
+        nodes += [helper.make_node("Reshape", ["m", "flat"], ["m1"]),  # [B] mean of each crop's input
+                  helper.make_node("Mul", ["m1", "p_gain"], ["pg"]),
+                  helper.make_node("Add", ["pg", "p_bias"], ["pl"]),
+                  helper.make_node("Sigmoid", ["pl"], ["presence"])]
+        inits += [numpy_helper.from_array(np.array([-1], np.int64), "flat"),
+                  numpy_helper.from_array(np.array([gain], np.float32), "p_gain"),
+                  numpy_helper.from_array(np.array([bias], np.float32), "p_bias")]
+        outputs.append(helper.make_tensor_value_info("presence", TensorProto.FLOAT, ["batch"]))
     graph = helper.make_graph(
         nodes, "fixed_landmarks",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, h, w])],
-        [helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, ["batch", n, lx.shape[-1]]),
-         helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, ["batch", n, ly.shape[-1]])],
-        inits,
-    )
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, h, w])], outputs, inits)
     # Opset 17 / IR 8: what onnxruntime 1.12 (the one pip picks beside Ubuntu 22.04's numpy 1.21.5) runs.
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", FIXTURE_OPSET)])
     model.ir_version = 8
     meta = LandmarkModelMeta(scheme=scheme, num_points=n, input_size=tuple(input_size), split_ratio=split_ratio,
                              trained=trained, model_name="test-fixed-landmarks",
+                             outputs=[o.name for o in outputs],
                              recipe={"note": "test instrument: fixed outputs, not a trained network"})
     helper.set_model_props(model, {META_KEY: meta.to_json()})
     onnx.checker.check_model(model)

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterable, List
 from .breathing import BreathingConfig
 from .frames import FLOAT_UNITS, FrameConfig
 from .palettes import PALETTES
+from .tracker import TrackRules
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_NAME = "student.onnx"
@@ -55,6 +56,14 @@ class PipelineConfig:
     track_iou_threshold: float = _f(0.3, "minimum box IoU to match a detection to an existing track", (0.0, 1.0))
     max_track_misses: int = _f(2, "frames a track survives below landmark_threshold before it is dropped",
                                (0, 100))
+    presence_threshold: float = _f(0.5, "drop a track whose face presence P(face) falls below this (models with "
+                                   "a 'presence' output only)", (0.0, 1.0))
+    max_box_scale_step: float = _f(1.25, "most a track's landmark box may grow or shrink per frame (a bigger jump "
+                                   "is a miss)", (1.01, 10.0))
+    max_box_vs_detection: float = _f(2.0, "drop a track whose landmark box grows beyond this many times the face "
+                                     "box of the detection that last confirmed it", (1.1, 20.0))
+    max_unconfirmed_detections: int = _f(3, "drop a track that this many detector runs in a row do not confirm "
+                                         "(no detection on it)", (1, 1000))
     # Smoothing
     smoothing: bool = _f(True, "One-Euro filter landmarks per track")
     smoothing_min_cutoff: float = _f(1.0, "One-Euro minimum cutoff frequency (Hz): lower = smoother when still",
@@ -129,6 +138,10 @@ class PipelineConfig:
                            palette=self.palette, max_pixels=self.max_pixels,
                            temperature_window_c=(self.temperature_min_c, self.temperature_max_c),
                            percentiles=(self.percentile_low, self.percentile_high))
+
+    def track_rules(self) -> TrackRules:
+        return TrackRules(max_scale_step=self.max_box_scale_step, max_size_vs_detection=self.max_box_vs_detection,
+                          max_unconfirmed=self.max_unconfirmed_detections)
 
     def breathing_config(self) -> BreathingConfig:
         return BreathingConfig(window_s=self.breathing_window_s, min_window_s=0.6 * self.breathing_window_s,

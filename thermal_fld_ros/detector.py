@@ -259,7 +259,10 @@ def load_scorer(path: Path = DETECTOR_PARAMS_PATH) -> dict:
         return json.load(fh)
 
 
-def make_detector(name: str, min_face_px: int = 8) -> FaceDetector:
+def make_detector(name: str, min_face_px: int = 8, threads: int = 1) -> FaceDetector:
+    """The named detector; ``threads`` is the pipeline's one thread-pool setting (``intra_op_threads``,
+    0 = the library default), shared with the landmark model."""
+    cv2.setNumThreads(int(threads) if threads > 0 else -1)  # OpenCV: 0 would mean "no threads", -1 its default
     if name == "thermal_blob":
         return ThermalBlobDetector(BlobDetectorParams(min_face_px=min_face_px))
     raise ValueError(f"unknown detector {name!r}; available: thermal_blob")

@@ -7,8 +7,9 @@ fails at start-up with one clear line instead of at the first frame.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,6 +41,31 @@ def select_providers(requested: Sequence[str]) -> Tuple[List[str], List[str]]:
     return use, warnings
 
 
+PRESENCE_OUTPUT = "presence"  # optional third output: P(face) per crop, shape (B,), already a probability
+
+
+@dataclass
+class LandmarkBatch:
+    """One model call's results for B crops."""
+
+    points: np.ndarray  # (B, N, 2) crop pixels
+    scores: np.ndarray  # (B, N) per-point confidence
+    presence: Optional[np.ndarray] = None  # (B,) P(face) in [0, 1]; None when the model has no such output
+
+
+def session_options(intra_op_threads: int):
+    """onnxruntime options every model of the pipeline uses (landmarks and a learned detector), so one
+    parameter (``intra_op_threads``) sets the thread pool of both."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = int(intra_op_threads)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return opts
+
+
 class LandmarkModel:
     """onnxruntime session + metadata + decoder for one landmark model file."""
 
@@ -63,13 +89,9 @@ class LandmarkModel:
         self.warnings = meta_warnings + self.warnings
         for w in self.warnings:
             log.warning(w)
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = int(intra_op_threads)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=self.providers)
+            self.session = ort.InferenceSession(str(self.path), session_options(intra_op_threads),
+                                                providers=self.providers)
         except Exception as exc:
             raise ModelError(f"cannot load landmark model {self.path}: {exc}") from exc
         self.codec = SimCCCodec(tuple(self.meta.input_size), self.meta.split_ratio)
@@ -98,6 +120,16 @@ class LandmarkModel:
                 raise ModelError(f"landmark model {self.path}: output {name} shape {oshape} does not match "
                                  f"[batch, {m.num_points}, {nbins}] from the metadata")
         self._fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        self.has_presence = PRESENCE_OUTPUT in m.outputs[2:]
+        if self.has_presence:
+            if PRESENCE_OUTPUT not in outs:
+                raise ModelError(f"landmark model {self.path}: the metadata lists output {PRESENCE_OUTPUT!r} but "
+                                 f"the model has none (has {', '.join(outs)})")
+            pshape = outs[PRESENCE_OUTPUT].shape
+            if len(pshape) != 1:
+                raise ModelError(f"landmark model {self.path}: output {PRESENCE_OUTPUT} shape {pshape} is not "
+                                 f"[batch] (one face probability per crop)")
+        self._names = list(m.outputs[:2]) + ([PRESENCE_OUTPUT] if self.has_presence else [])
 
     @property
     def input_size(self) -> Tuple[int, int]:
@@ -105,15 +137,21 @@ class LandmarkModel:
 
     def predict(self, crops: np.ndarray):
         """float32 (B, H, W) crops in [0, 1] -> points (B, N, 2) in crop pixels, scores (B, N)."""
+        out = self.run(crops)
+        return out.points, out.scores
+
+    def run(self, crops: np.ndarray) -> LandmarkBatch:
+        """All crops in one onnxruntime call (dynamic batch; one call per crop for a fixed-batch model)."""
         m = self.meta
         x = (np.asarray(crops, np.float32) - np.float32(m.input_mean)) * np.float32(1.0 / m.input_std)
         x = x[:, None]
         if m.input_channels > 1:
             x = np.repeat(x, m.input_channels, axis=1)
         if self._fixed_batch is not None and len(x) != self._fixed_batch:
-            outs = [self.session.run(m.outputs[:2], {m.input_name: x[i:i + 1]}) for i in range(len(x))]
-            sx = np.concatenate([o[0] for o in outs])
-            sy = np.concatenate([o[1] for o in outs])
+            parts = [self.session.run(self._names, {m.input_name: x[i:i + 1]}) for i in range(len(x))]
+            outs = [np.concatenate([p[k] for p in parts]) for k in range(len(self._names))]
         else:
-            sx, sy = self.session.run(m.outputs[:2], {m.input_name: x})
-        return self.codec.decode(sx, sy)
+            outs = self.session.run(self._names, {m.input_name: x})
+        points, scores = self.codec.decode(outs[0], outs[1])
+        presence = np.asarray(outs[2], np.float64).reshape(len(x)) if self.has_presence else None
+        return LandmarkBatch(points=points, scores=scores, presence=presence)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from .pose import estimate_pose
 from .schemes import get_scheme
 from .smoothing import OneEuroFilter
 from .thermometry import ThermalReadout
-from .tracker import Track, TrackSet
+from .tracker import Fit, Track, TrackSet
 from .types import Face, FrameResult, Issue, Reason
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class Pipeline:
         self._norm_cfg = self.frame_cfg.normalise_config()
         # Never publish from an untrained network: models not marked trained are refused here.
         self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads)
-        self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px)
+        self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads)
+        self._rules = self.cfg.track_rules()
         self.scheme = get_scheme(self.meta.scheme)
         self.startup_warnings: List[str] = list(self.model.warnings)
         self._mean_face = self._load_mean_face()
@@ -141,6 +142,7 @@ class Pipeline:
                 result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
                                            f"{type(exc).__name__}: {exc}"))
                 dets = []
+            self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # re-detection checks every track
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self._last_detection = self._frame_index
             self._redetect = False
@@ -149,18 +151,22 @@ class Pipeline:
         result.timings_ms["detect"] = (t2 - t1) * 1e3
 
         tracks = list(self.tracks.tracks)
-        if tracks:
-            self._run_landmarks(frame01, tracks, refine=new_tracks)
+        fits = self._run_landmarks(frame01, tracks, refine=new_tracks) if tracks else {}
         t3 = time.perf_counter()
         result.timings_ms["landmarks"] = (t3 - t2) * 1e3
 
         faces: List[Face] = []
         kept: List[Track] = []
+        fresh = {t.track_id for t in new_tracks}
         for t in tracks:
-            if t.score < cfg.landmark_threshold:
+            fit = fits.get(t.track_id, Fit.OK)
+            if fit is Fit.TOO_LARGE or (t.presence is not None and t.presence < cfg.presence_threshold):
+                self._redetect = True  # off the face (body-sized, or the model says no face): drop it now
+                continue
+            if t.score < cfg.landmark_threshold or fit is not Fit.OK:
                 t.misses += 1
                 self._redetect = True
-                if t.misses <= cfg.max_track_misses and t not in new_tracks:
+                if t.misses <= cfg.max_track_misses and t.track_id not in fresh:
                     kept.append(t)
                 continue
             t.misses = 0
@@ -215,20 +221,27 @@ class Pipeline:
         out[~np.isfinite(out)] = 0.0
         return out
 
-    def _run_landmarks(self, frame01: np.ndarray, tracks: List[Track], refine: List[Track]) -> None:
+    def _run_landmarks(self, frame01: np.ndarray, tracks: List[Track], refine: List[Track]) -> Dict[int, Fit]:
+        """Landmarks for every track, all crops in one model call; a fresh detection box is coarse, so new
+        tracks are re-cropped once from their landmarks (a second call). Returns each track's :class:`Fit`."""
         size = self.model.input_size
         scale = self.meta.crop_scale
-        passes = 2 if refine else 1  # a fresh detection box is coarse: re-crop once from its landmarks
-        for p in range(passes):
-            todo = tracks if p == 0 else refine
+        fresh = {t.track_id for t in refine}
+        fits: Dict[int, Fit] = {}
+        for p in range(2 if refine else 1):
+            todo = tracks if p == 0 else [t for t in refine if fits.get(t.track_id) is Fit.OK]
+            if not todo:
+                break
             mats = [t.crop(size, scale) for t in todo]
-            crops = np.stack([warp(frame01, m, size) for m in mats])
-            pts, scores = self.model.predict(crops)
-            for t, m, cp, sc in zip(todo, mats, pts, scores):
-                img_pts = transform_points(cp, invert(m))
-                t.score = float(np.mean(sc))
-                t.extras["scores"] = sc
-                t.update_from_landmarks(img_pts, self._eye_pair, follow_roll=True)
+            out = self.model.run(np.stack([warp(frame01, m, size) for m in mats]))
+            for k, (t, m) in enumerate(zip(todo, mats)):
+                img_pts = transform_points(out.points[k], invert(m))
+                t.score = float(np.mean(out.scores[k]))
+                t.extras["scores"] = out.scores[k]
+                t.presence = None if out.presence is None else float(out.presence[k])
+                fits[t.track_id] = t.update_from_landmarks(img_pts, self._eye_pair, follow_roll=True,
+                                                           rules=self._rules, fresh=t.track_id in fresh)
+        return fits
 
     def _face(self, t: Track, stamp_s: float) -> Face:
         pts = t.landmarks

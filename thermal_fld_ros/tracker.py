@@ -3,10 +3,18 @@
 Between detector runs a face is cropped from its last landmarks (as MediaPipe does), which is both
 cheaper than detecting and closer to the framing the model was trained on. A crop follows in-plane roll
 (the eye line), so a tilted head is seen upright.
+
+Following landmarks alone lets a track slide off a face onto a shoulder or a body (landmarks fitted to
+a non-face spread out, the next crop grows, and so on). So a track obeys three bounds (:class:`TrackRules`):
+its landmark box may change size by at most ``max_scale_step`` per frame (a bigger jump is a miss: the
+crop stays where it was), it may never grow beyond ``max_size_vs_detection`` times the face box of the
+detection that last confirmed it (then it is dropped), and every detector run must confirm it (a
+detection on it) at least once in ``max_unconfirmed`` runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -14,6 +22,26 @@ import numpy as np
 from .crop import crop_matrix
 from .detector import Detection, box_iou
 from .smoothing import OneEuroFilter
+
+
+class Fit(str, Enum):
+    """What this frame's landmarks did to a track's box."""
+
+    OK = "ok"  # followed
+    JUMPED = "jumped"  # size changed by more than max_scale_step in one frame: a miss, the crop stays
+    TOO_LARGE = "too_large"  # beyond max_size_vs_detection x its detection's face: the track is dropped
+    NO_POINTS = "no_points"  # fewer than two finite landmarks
+
+
+@dataclass(frozen=True)
+class TrackRules:
+    max_scale_step: float = 1.25  # most size change of the landmark box per frame (either way)
+    max_size_vs_detection: float = 2.0  # most landmark-box side / side of the detection that confirmed it
+    max_unconfirmed: int = 2  # detector runs in a row without a detection on a track before it is dropped
+
+
+def box_side(box) -> float:
+    return float(max(box[2] - box[0], box[3] - box[1]))
 
 
 @dataclass
@@ -29,6 +57,13 @@ class Track:
     score: float = 0.0
     filter: Optional[OneEuroFilter] = None
     extras: dict = field(default_factory=dict)
+    detection_side: float = 0.0  # face-box side of the detection that last confirmed this track
+    unconfirmed: int = 0  # detector runs since a detection last confirmed it
+    presence: Optional[float] = None  # last P(face) from the landmark model (None: the model has none)
+
+    def __post_init__(self):
+        if self.detection_side <= 0:
+            self.detection_side = box_side(self.box)
 
     def crop(self, input_size: Tuple[int, int], scale: float) -> np.ndarray:
         """2x3 image -> crop matrix for this track's next frame."""
@@ -38,13 +73,25 @@ class Track:
         box = np.array([self.centre[0] - half, self.centre[1] - half, self.centre[0] + half, self.centre[1] + half])
         return crop_matrix(box, input_size, scale, angle_deg=self.angle_deg)
 
-    def update_from_landmarks(self, points: np.ndarray, eye_pair: Optional[Tuple[int, int]], follow_roll: bool):
-        """Next crop from this frame's landmarks (raw, not smoothed: smoothing would lag the crop)."""
+    def update_from_landmarks(self, points: np.ndarray, eye_pair: Optional[Tuple[int, int]], follow_roll: bool,
+                              rules: TrackRules = TrackRules(), fresh: bool = False) -> Fit:
+        """Next crop from this frame's landmarks (raw, not smoothed: smoothing would lag the crop).
+
+        ``fresh``: the box is a detector's (coarse), so only the bound against the detection applies.
+        The track changes only when the result is :attr:`Fit.OK`.
+        """
         pts = points[np.isfinite(points).all(1)]
         if len(pts) < 2:
-            return
+            return Fit.NO_POINTS
+        box = np.array([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()])
+        side = box_side(box)
+        if side > rules.max_size_vs_detection * self.detection_side:
+            return Fit.TOO_LARGE
+        prev = box_side(self.box)
+        if not fresh and prev > 0 and not (1.0 / rules.max_scale_step <= side / prev <= rules.max_scale_step):
+            return Fit.JUMPED
         self.landmarks = points
-        self.box = np.array([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()])
+        self.box = box
         angle = 0.0
         if follow_roll and eye_pair is not None and np.isfinite(points[list(eye_pair)]).all():
             d = points[eye_pair[1]] - points[eye_pair[0]]
@@ -59,11 +106,16 @@ class Track:
         self.side = float(max(hi - lo))
         self.centre = ((lo + hi) / 2.0) @ rot  # back to image coordinates
         self.angle_deg = angle
+        return Fit.OK
 
 
 def _centre_inside(inner: np.ndarray, outer: np.ndarray) -> bool:
     cx, cy = (inner[0] + inner[2]) / 2.0, (inner[1] + inner[3]) / 2.0
     return bool(outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3])
+
+
+def _same_face(det_box, track_box, iou_threshold: float) -> bool:
+    return box_iou(det_box, track_box) >= iou_threshold or _centre_inside(det_box, track_box)
 
 
 class TrackSet:
@@ -77,13 +129,36 @@ class TrackSet:
         self.tracks = []
         self._next_id = 1
 
+    def confirm(self, dets: List[Detection], iou_threshold: float, rules: TrackRules) -> List[Track]:
+        """Check every live track against a detector run; returns the tracks dropped as unconfirmed.
+
+        A detection on a track (IoU or its centre inside) whose face is not much smaller than the track's
+        box confirms it and becomes its size reference; a track unconfirmed ``rules.max_unconfirmed`` runs
+        in a row is dropped.
+        """
+        dropped = []
+        for t in self.tracks:
+            side = box_side(t.box)
+            match = [d for d in dets if _same_face(d.box, t.box, iou_threshold)
+                     and side <= rules.max_size_vs_detection * box_side(d.box)]
+            if match:
+                t.unconfirmed = 0
+                t.detection_side = box_side(max(match, key=lambda d: box_iou(d.box, t.box)).box)
+            else:
+                t.unconfirmed += 1
+                if t.unconfirmed >= rules.max_unconfirmed:
+                    dropped.append(t)
+        gone = {t.track_id for t in dropped}
+        self.tracks = [t for t in self.tracks if t.track_id not in gone]
+        return dropped
+
     def add_detections(self, dets: List[Detection], iou_threshold: float, max_faces: int) -> List[Track]:
         """Start tracks for detections that overlap no existing track; returns the new tracks."""
         new = []
         for d in dets:
             if len(self.tracks) >= max_faces:
                 break
-            if any(box_iou(d.box, t.box) >= iou_threshold or _centre_inside(d.box, t.box) for t in self.tracks):
+            if any(_same_face(d.box, t.box, iou_threshold) for t in self.tracks):
                 continue  # the same face as an existing track
             t = Track(track_id=self._next_id, box=np.asarray(d.box, np.float64), score=d.score)
             self._next_id += 1
