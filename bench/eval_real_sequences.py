@@ -176,7 +176,6 @@ def stamp(seq_index: int, frame_index: int, fps: float) -> float:
 
 
 def run_node(seqs, cfg_over: dict, fps: float) -> Dict[str, List[List[Published]]]:
-    import shutil
     import subprocess
     import threading
     import time
@@ -189,14 +188,15 @@ def run_node(seqs, cfg_over: dict, fps: float) -> Dict[str, List[List[Published]
     from thermal_fld_ros.ros.face_table import decode
     from thermal_fld_ros.ros.image_conversion import array_to_image
 
-    exe = shutil.which("thermal_fld_node", path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, "-m", "thermal_fld_ros.ros.landmark_node"]
+    # this checkout's node (not an installed entry point): the subprocess finds the package through sys.path
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT)] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    cmd = [sys.executable, "-m", "thermal_fld_ros.ros.landmark_node"]
     ns = f"/realseq_{os.getpid()}"
     params = ["-p", "qos_reliability:=reliable"]
     for k, v in cfg_over.items():
         params += ["-p", f"{k}:={v}"]
     proc = subprocess.Popen(cmd + ["--ros-args", "-r", f"__ns:={ns}"] + params + ["--log-level", "error"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     rclpy.init()
     node = rclpy.create_node("realseq_eval")
     ex = SingleThreadedExecutor()
