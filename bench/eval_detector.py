@@ -1,10 +1,12 @@
 """Face detector accuracy on real FLIR Lepton frames with face boxes (Chips Thermal Face subset).
 
-Prints precision, recall and AP@0.5 over all detections, plus the best operating point (max F1) and
-the precision/recall at the runtime's default detection threshold. Images are false-colour JPEGs,
-read through the runtime's palette inversion exactly as a bgr8 stream would be.
+Prints precision, recall and AP@0.5 over all detections, the best operating point (max F1), the
+precision/recall at the runtime's default detection threshold, and (``--lopo``) leave-one-participant-out
+figures: recall at precision >= 0.85, with a 3-number box calibration fitted on the other participants
+(training/detector/evaluate.py). Images are false-colour JPEGs, read through the runtime's palette
+inversion exactly as a bgr8 stream would be.
 
-    .venv/bin/python bench/eval_detector.py [--data DIR] [--iou 0.5] [--max-faces 8]
+    .venv/bin/python bench/eval_detector.py [--detector centreface|thermal_blob] [--lopo] [--long-side N]
 """
 from __future__ import annotations
 
@@ -28,28 +30,45 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--iou", type=float, default=0.5)
     ap.add_argument("--max-faces", type=int, default=8)
+    ap.add_argument("--detector", default="", help="centreface | thermal_blob (default: the config's)")
+    ap.add_argument("--model", default="", help="centreface ONNX (default: the bundled one)")
+    ap.add_argument("--long-side", type=int, default=0)
+    ap.add_argument("--lopo", action="store_true", help="leave-one-participant-out figures")
     args = ap.parse_args(argv)
     if not (args.data / "images").is_dir():
         print(f"no dataset at {args.data} (expected images/ and annotations_yolo_format/)")
         return 1
     cfg = PipelineConfig()
+    name = args.detector or cfg.detector
     items = load_dataset(args.data)
-    det = make_detector(cfg.detector, cfg.min_face_px)
+    det = make_detector(name, cfg.min_face_px, 1, model_path=args.model, long_side=args.long_side)
     t0 = time.perf_counter()
     dets = detect_all(items, det, cfg, args.max_faces)
     ms = (time.perf_counter() - t0) * 1e3 / max(len(items), 1)
     res = evaluate(items, dets, args.iou)
     p, r = at_threshold(res, cfg.detection_threshold)
-    print(f"detector {cfg.detector} on {res['n_images']} images, {res['n_gt']} faces, {res['n_det']} detections "
+    print(f"detector {name} on {res['n_images']} images, {res['n_gt']} faces, {res['n_det']} detections "
           f"(max {args.max_faces}/image), IoU >= {args.iou}")
     print(f"AP@{args.iou}: {res['ap50']:.3f}")
     print(f"best F1 {res['best_f1']:.3f} at score >= {res['best_threshold']:.3f}: "
           f"precision {res['best_precision']:.3f}, recall {res['best_recall']:.3f}")
     print(f"default detection_threshold {cfg.detection_threshold}: precision {p:.3f}, recall {r:.3f}")
     print(f"mean time per frame (palette inversion + normalise + detect, 160x120): {ms:.2f} ms")
-    fitted = load_scorer().get("fitted_on")
-    if fitted:
-        print(f"NOTE: in-sample figures: the scorer was fitted on {fitted} (bench/fit_detector.py)")
+    if name == "thermal_blob":
+        fitted = load_scorer().get("fitted_on")
+        if fitted:
+            print(f"NOTE: in-sample figures: the scorer was fitted on {fitted} (bench/fit_detector.py)")
+    if args.lopo:
+        from training.detector.evaluate import lopo
+
+        out = lopo(items, dets, args.iou, calibrate=(name == "centreface"))
+        print(f"leave-one-participant-out ({'box calibration fitted on the other participants' if name == 'centreface' else 'raw boxes'}): "
+              f"AP {out['ap50']:.3f}, recall at precision>=0.85 {out['recall_at_p85']:.3f} "
+              f"(>=0.80: {out['recall_at_p80']:.3f}), faces <20 px: recall {out['small_recall_at_p85']:.3f} "
+              f"of {out['small_faces']} at score >= {out['threshold_at_p85']:.3f}")
+        for p_, v in out["per_participant"].items():
+            print(f"  {p_:>7}: AP {v['ap50']:.3f} ({v['faces']} faces), box scale "
+                  f"{', '.join(f'{x:.3f}' for x in v['box_scale'])}")
     return 0
 
 

@@ -42,7 +42,11 @@ class PipelineConfig:
                               "unavailable ones are skipped with a warning")
     intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
     # Face localisation and tracking
-    detector: str = _f("thermal_blob", "face detector: 'thermal_blob' (warm-region segmentation)")
+    detector: str = _f("thermal_blob", "face detector: 'centreface' (learned CNN, models/detector.onnx) or "
+                       "'thermal_blob' (hand-made warm-region segmentation, no model file)")
+    detector_model_path: str = _f("", "centreface ONNX model; empty = the bundled thermal_fld_ros/models/detector.onnx")
+    detector_long_side: int = _f(0, "centreface input long side in pixels (0 = the model's own, 320); higher finds "
+                                    "smaller faces on large frames at more cost", (0, 4096))
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
     detection_interval: int = _f(10, "run the detector every N frames; between, follow faces from landmarks",
                                  (1, 1000))
@@ -134,6 +138,10 @@ class PipelineConfig:
             raise ValueError("temperature_max_c must be above temperature_min_c")
         if self.percentile_high <= self.percentile_low:
             raise ValueError("percentile_high must be above percentile_low")
+        from .detector import DETECTORS
+
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
         if not self.providers:
             raise ValueError("providers must name at least one onnxruntime execution provider")
 

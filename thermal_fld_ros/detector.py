@@ -259,10 +259,21 @@ def load_scorer(path: Path = DETECTOR_PARAMS_PATH) -> dict:
         return json.load(fh)
 
 
-def make_detector(name: str, min_face_px: int = 8, threads: int = 1) -> FaceDetector:
-    """The named detector; ``threads`` is the pipeline's one thread-pool setting (``intra_op_threads``,
-    0 = the library default), shared with the landmark model."""
+DETECTORS = ("centreface", "thermal_blob")
+
+
+def make_detector(name: str, min_face_px: int = 8, threads: int = 1, model_path: str = "",
+                  long_side: int = 0) -> FaceDetector:
+    """``centreface``: the learned ONNX detector (``model_path``, empty = the bundled one);
+    ``thermal_blob``: the hand-made warm-blob detector above (no model file, the fallback).
+    ``threads`` is the pipeline's one thread-pool setting (``intra_op_threads``, 0 = the library default),
+    shared with the landmark model."""
     cv2.setNumThreads(int(threads) if threads > 0 else -1)  # OpenCV: 0 would mean "no threads", -1 its default
     if name == "thermal_blob":
         return ThermalBlobDetector(BlobDetectorParams(min_face_px=min_face_px))
-    raise ValueError(f"unknown detector {name!r}; available: thermal_blob")
+    if name == "centreface":
+        from .centreface import DEFAULT_DETECTOR_MODEL, CentreFaceDetector
+
+        return CentreFaceDetector(model_path or DEFAULT_DETECTOR_MODEL, threads, long_side,
+                                  min_face_px=min(min_face_px, 6))
+    raise ValueError(f"unknown detector {name!r}; available: {', '.join(DETECTORS)}")

@@ -47,7 +47,8 @@ class Pipeline:
         self._norm_cfg = self.frame_cfg.normalise_config()
         # Never publish from an untrained network: models not marked trained are refused here.
         self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads)
-        self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads)
+        self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads,
+                                      model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side)
         self._rules = self.cfg.track_rules()
         self.scheme = get_scheme(self.meta.scheme)
         self.startup_warnings: List[str] = list(self.model.warnings)

@@ -24,7 +24,7 @@ import sys
 
 STAGES = ("rgb_teacher", "thermal_teacher", "student", "adapt", "eval", "export", "all")
 _REGISTRARS = ("training.data.synth.cli", "training.ablation", "training.report", "training.pseudolabel",
-               "training.baselines.compare", "training.presence_eval")
+               "training.baselines.compare", "training.presence_eval", "training.detector.cli")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
