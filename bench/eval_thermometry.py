@@ -7,7 +7,13 @@
    region read at the true landmarks on the noise-free frame); the breathing rate's worst error and
    the share of frames with a rate; then a face that turns away (80 deg yaw) and whether any rate is
    reported while it is turned.
-2. The two real radiometric frames of ../shared/data/real_thermal/faiyaz106_thermal54 (°F arrays, read
+2. With ``--ict DIR`` (the ICT-FaceKit model folder): ICT sequences (training/data/synth/ict/scene.py)
+   with their own breathing signal, face held frontal (``ypr`` 0), ``--ict-scenes seed:index,...``
+   picked for one still face >= 45 px (the other sequences of seed 5 drift by 1.6-74 px/s, which
+   restarts the window, as it should): breathing-rate error against the sequence's ``breathing_rate_bpm``,
+   and the readings' offset from the generator's ``regions_c`` (surface temperature before emissivity
+   and sensor, on the generator's own mesh regions: an informative comparison, not the same quantity).
+3. The two real radiometric frames of ../shared/data/real_thermal/faiyaz106_thermal54 (°F arrays, read
    as 32FC1 with float_unit fahrenheit): readings at the labelled SF-TL54 landmarks and through the
    pipeline (bundled student, its own landmarks).
 """
@@ -78,6 +84,41 @@ def synthetic(seed: int, duration: float) -> None:
           f"{len(after)} turned frames (states while turned: {', '.join(states)})")
 
 
+def ict(face_model: str, picks: str, duration: float) -> None:
+    from training.data.synth.ict.scene import render_sequence
+    from training.data.synth.render import SynthOptions
+
+    opts = SynthOptions(face_model=face_model, mode="sequences", max_faces=1, glasses_prob=0.0)
+    for pick in picks.split(","):
+        seed, index = (int(v) for v in pick.split(":"))
+        fps = render_sequence(index, seed, opts, frames=1, ypr=(0.0, 0.0, 0.0))[0].annotation["fps"]
+        frames = render_sequence(index, seed, opts, frames=int(duration * fps), ypr=(0.0, 0.0, 0.0))
+        pipe = Pipeline(PipelineConfig())
+        rates, states, offsets, truth = [], [], {}, None
+        for s in frames:
+            a = s.annotation
+            res = pipe.process(from_array(s.thermal_counts, "16UC1", pipe.frame_cfg), a["time_s"])
+            if not res.faces or not a["faces"]:
+                states.append("no face")
+                continue
+            f, t = res.faces[0], a["faces"][0]
+            truth = t["breathing_rate_bpm"]
+            states.append(f.breathing.state.name.lower())
+            if f.breathing.state == BreathingState.OK:
+                rates.append(f.breathing.rate_bpm - truth)
+            for r, v in f.thermal.readings.items():
+                if v.ok and r.value in t.get("regions_c", {}):
+                    offsets.setdefault(r.value, []).append(v.temperature_c - t["regions_c"][r.value])
+        n = len(frames)
+        print(f"ICT sequence seed {seed} index {index}: {fps:g} Hz, {n} frames, true rate {truth}/min; "
+              f"states: " + ", ".join(f"{k} {states.count(k)}" for k in sorted(set(states))))
+        if rates:
+            print(f"  breathing rate reported in {len(rates)}/{n} frames, |error| mean {np.mean(np.abs(rates)):.2f}, "
+                  f"worst {np.max(np.abs(rates)):.2f} breaths/min")
+        for r, o in offsets.items():
+            print(f"  {r:12s} reading - generator regions_c: mean {np.mean(o):+.2f} C, sd {np.std(o):.2f} C")
+
+
 def real() -> None:
     if not (REAL / "arrays").is_dir():
         print(f"real frames not found at {REAL}: skipped")
@@ -107,8 +148,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--ict", help="ICT-FaceKit model folder: also run ICT sequences")
+    ap.add_argument("--ict-scenes", default="5:7,5:22,5:9", help="seed:index of ICT sequences (default: %(default)s)")
+    ap.add_argument("--skip-procedural", action="store_true")
     args = ap.parse_args()
-    synthetic(args.seed, args.duration)
+    if not args.skip_procedural:
+        synthetic(args.seed, args.duration)
+    if args.ict:
+        ict(args.ict, args.ict_scenes, args.duration)
     real()
     return 0
 

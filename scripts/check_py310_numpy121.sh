@@ -15,6 +15,7 @@ MODES=${2:-both}
 APT_NUMPY=1.21.5  # Ubuntu 22.04's python3-numpy
 TESTS=(test/test_frames.py test/test_pose.py test/test_smoothing.py test/test_pipeline.py test/test_detector.py
        test/test_cli.py test/test_file_source.py test/test_camera_model.py test/test_memory.py test/test_bundled_model.py
+       test/test_thermometry.py
        # needs rclpy (no ROS wheels for Python 3.10 here); the node is tested in the main venv
        --deselect test/test_bundled_model.py::test_node_publishes_accurate_landmarks_with_the_bundled_model)
 status=0

@@ -273,6 +273,24 @@ def test_real_radiometric_frames_read_physiological_temperatures():
         assert r[Region.FOREHEAD].temperature_c < r[Region.CANTHI].temperature_c
 
 
+# ---------------------------------------------------------------------------------------------- overlay
+def test_overlay_shows_readings_and_breathing_state():
+    from thermal_fld_ros.draw import _thermal_lines, draw_result
+    from thermal_fld_ros.types import Breathing, FrameResult
+
+    pts = frontal_landmarks()
+    f = face(pts)
+    ThermalReadout(SCHEME, FrameConfig()).annotate([f], ThermalFrame(painted_frame(pts), "temperature", "32FC1"), 0.0)
+    assert _thermal_lines(f) == ["canthi 36.5C forehead 35.0C", "breath: warming up"]
+    f.breathing = Breathing(14.2, 0.9, BreathingState.OK, BreathingSource.NOSTRILS, 20.0)
+    assert _thermal_lines(f)[1] == "breath 14.2/min (0.90)"
+    base = draw_result(np.full((260, 320), 0.5, np.float32), FrameResult([face(pts)], 320, 260))
+    with_text = draw_result(np.full((260, 320), 0.5, np.float32), FrameResult([f], 320, 260))
+    assert (base != with_text).any()
+    f.thermal.radiometric = False
+    assert _thermal_lines(f)[0].startswith("temperature n/a")
+
+
 # ---------------------------------------------------------------------------------------------- CLI
 def test_cli_json_and_csv_columns(tmp_path):
     import csv
@@ -306,3 +324,37 @@ def test_cli_json_and_csv_columns(tmp_path):
             assert not th["radiometric"] and th["regions"]["canthi"]["temperature_c"] is None
             assert row["t_canthi"] == "" and row["q_canthi"] == "not_radiometric"
             assert row["breathing_state"] == "unavailable"
+
+
+# ---------------------------------------------------------------------------------------------- node
+@pytest.mark.ros
+def test_node_publishes_readings_and_diagnostics_say_whether_they_exist(tmp_path):
+    pytest.importorskip("rclpy")
+    from model_factory import make_fixed_landmark_model
+    from ros_harness import Harness, centred_template, encode_temperature, face_temperature
+
+    from thermal_fld_ros.ros import face_table
+
+    model = str(make_fixed_landmark_model(tmp_path / "fixed.onnx", crop_points=centred_template()))
+    h = Harness()
+    try:
+        io = h.start_node({"model_path": model, "diagnostics_period_s": 0.2, "log_throttle_s": 0.0})
+        frame = face_temperature(centre=(200.0, 120.0), size=(60.0, 76.0), seed=0)
+        for encoding, expect in (("16UC1", "available (16UC1 radiometric)"), ("mono8", "unavailable: mono8")):
+            _, table = io.roundtrip(encode_temperature(frame, encoding), encoding)
+            rows = face_table.decode(table)
+            assert len(rows) == 1
+            q = rows["temperature_quality"][0]
+            if encoding == "16UC1":
+                assert q[REGIONS.index(Region.FACE_MAX)] == 0 and 25 < rows["temperature"][0][-1] < 40
+            else:
+                assert (q == RegionQuality.NOT_RADIOMETRIC).all() and np.isnan(rows["temperature"][0]).all()
+                assert rows["breathing_state"][0] == BreathingState.UNAVAILABLE
+
+            def says(d, expect=expect):
+                v = {kv.key: kv.value for kv in d.status[0].values} if d.status else {}
+                return v.get("thermometry", "").startswith(expect)
+
+            assert h.diagnostics.wait_for(says, timeout=5.0) is not None, expect
+    finally:
+        h.close()

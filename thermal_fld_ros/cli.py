@@ -4,7 +4,8 @@
     thermal-fld info [--model M]
 
 ``predict`` streams its results: ``landmarks.jsonl`` (one JSON object per frame: status, issues, faces)
-and ``landmarks.csv`` (one row per face: box, score, yaw/pitch/roll, translation, points, scores) are
+and ``landmarks.csv`` (one row per face: box, score, yaw/pitch/roll, translation, points, scores, region
+temperatures with their quality, breathing rate; see docs/runtime.md) are
 flushed after every frame, and ``summary.json`` (counts, issues by reason, every input that failed) is
 written at the end, also when the run is stopped by SIGINT/SIGTERM. Annotated images (or an annotated
 video for a video source) go to the same folder. An unreadable or refused input is skipped with one
