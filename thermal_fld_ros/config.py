@@ -66,8 +66,8 @@ class PipelineConfig:
                                    "is a miss)", (1.01, 10.0))
     max_box_vs_detection: float = _f(2.0, "drop a track whose landmark box grows beyond this many times the face "
                                      "box of the detection that last confirmed it", (1.1, 20.0))
-    reseat_iou: float = _f(0.5, "a track a detection confirms but overlaps less than this box IoU restarts from "
-                           "the detection box (same id)", (0.0, 1.0))
+    reseat_iou: float = _f(0.5, "a track a detection confirms but overlaps less than this box IoU (the "
+                           "detection's centre outside the track's box) restarts from the detection box (same id)", (0.0, 1.0))
     detection_reach: float = _f(1.0, "a detection whose centre is within this many face sides of a track's centre "
                                 "confirms that track (a face that moved between detector runs keeps its id)",
                                 (0.0, 10.0))

@@ -148,7 +148,8 @@ class TrackSet:
 
         A detection on a track (IoU or its centre inside) whose face is not much smaller than the track's
         box confirms it and becomes its size reference; when the track's box has slid off it (IoU below
-        ``rules.reseat_iou``) the track keeps its id but restarts from the detection box. A track
+        ``rules.reseat_iou`` and the detection's centre outside the track's box) the track keeps its id but
+        restarts from the detection box (a detection inside the box is often coarser than the landmarks). A track
         unconfirmed ``rules.max_unconfirmed`` runs in a row is dropped.
         """
         dropped, reseated = [], []
@@ -160,7 +161,7 @@ class TrackSet:
                 best = max(match, key=lambda d: box_iou(d.box, t.box))
                 t.unconfirmed = 0
                 t.detection_side = box_side(best.box)
-                if box_iou(best.box, t.box) < rules.reseat_iou:
+                if box_iou(best.box, t.box) < rules.reseat_iou and not _centre_inside(best.box, t.box):
                     t.box, t.centre, t.side, t.angle_deg = np.asarray(best.box, np.float64), None, 0.0, 0.0
                     reseated.append(t)
             else:
