@@ -1,6 +1,6 @@
 """Runtime speed: student latency per face in onnxruntime, full pipeline frames/s, peak RSS (medians).
 
-    .venv/bin/python bench/bench_pipeline.py [--model M | --test-model] [--frames 300]
+    .venv/bin/python bench/bench_pipeline.py [--model M | --test-model] [--frames 300] [--detector NAME]
 
 Frames are synthetic radiometric frames (test/synthetic_frames.py) with 1 or 3 moving faces at 320x256
 and 640x512. ``--test-model`` benchmarks the fixed-output ONNX model from test/model_factory.py instead of
@@ -68,6 +68,24 @@ def raw_latency(path: Path, threads: int, runs: int) -> float:
     return statistics.median(times)
 
 
+def detector_latency(name: str, width: int, height: int, runs: int) -> float:
+    """ms per whole-frame detector run on one thread (a real-looking frame: synthetic faces and bodies)."""
+    from thermal_fld_ros.detector import make_detector
+    from thermal_fld_ros.normalise import normalise
+
+    det = make_detector(name, 8, 1)
+    f = from_array(moving_faces(width, height, 1, 1)[0], "32FC1")
+    frame01 = normalise(f.data, f.kind)
+    for _ in range(5):
+        det.detect(frame01, 3)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        det.detect(frame01, 3)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
 def moving_faces(width: int, height: int, n_faces: int, n_frames: int):
     s = width / 320.0
     base = [(160 * s, 110 * s, 26 * s, 0.0), (70 * s, 120 * s, 20 * s, 0.0), (255 * s, 115 * s, 22 * s, 0.0)]
@@ -79,10 +97,11 @@ def moving_faces(width: int, height: int, n_faces: int, n_frames: int):
     return frames
 
 
-def pipeline_rate(path: Path, width: int, height: int, n_faces: int, n_frames: int):
-    pipe = Pipeline(PipelineConfig(model_path=str(path), max_faces=max(3, n_faces)))
+def pipeline_rate(path: Path, width: int, height: int, n_faces: int, n_frames: int, detector: str = ""):
+    pipe = Pipeline(PipelineConfig(model_path=str(path), max_faces=max(3, n_faces),
+                                   detector=detector or PipelineConfig().detector))
     frames = [from_array(f, "32FC1") for f in moving_faces(width, height, n_faces, 30)]
-    times, found, stages = [], [], {}
+    times, found, stages, detector_frames = [], [], {}, 0
     for i in range(n_frames + 10):
         t0 = time.perf_counter()
         r = pipe.process(frames[i % len(frames)], i / 60.0)
@@ -90,10 +109,12 @@ def pipeline_rate(path: Path, width: int, height: int, n_faces: int, n_frames: i
         if i >= 10:
             times.append(dt)
             found.append(len(r.faces))
+            detector_frames += r.detector_ran
             for k, v in r.timings_ms.items():
                 stages.setdefault(k, []).append(v)
     med = statistics.median(times)
     stage_txt = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in stages.items() if k != "total")
+    stage_txt += f"; detector on {detector_frames}/{len(times)} frames, {sum(found)} faces published"
     return med, 1000.0 / med, 1000.0 * len(times) / sum(times), statistics.median(found), stage_txt
 
 
@@ -104,6 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--latency-only", type=Path, nargs="+", metavar="ONNX",
                     help="only time these ONNX files (e.g. untrained student architectures, no metadata needed)")
+    ap.add_argument("--detector", default="", help="centreface | thermal_blob (default: the config's)")
     args = ap.parse_args(argv)
     if args.latency_only:
         for path in args.latency_only:
@@ -123,10 +145,13 @@ def main(argv=None) -> int:
     print(f"machine: {os.cpu_count()} CPUs; medians over {args.frames} runs/frames")
     for threads in (1, 2):
         print(f"student latency, 1 face, intra_op_threads={threads}: {model_latency(path, threads, args.frames):.3f} ms")
+    detector = args.detector or PipelineConfig().detector
+    for (w, h) in ((160, 120), (640, 512)):
+        print(f"detector {detector}, one thread, {w}x{h} frame: {detector_latency(detector, w, h, 100):.2f} ms")
     for (w, h) in ((320, 256), (640, 512)):
         for n in (1, 3):
-            med, fps_med, fps_mean, found, stages = pipeline_rate(path, w, h, n, args.frames)
-            print(f"pipeline {w}x{h}, {n} face(s): median {med:.2f} ms/frame = {fps_med:.0f} frames/s "
+            med, fps_med, fps_mean, found, stages = pipeline_rate(path, w, h, n, args.frames, detector)
+            print(f"pipeline {w}x{h}, {n} face(s), detector {detector}: median {med:.2f} ms/frame = {fps_med:.0f} frames/s "
                   f"(mean rate incl. detector frames {fps_mean:.0f} frames/s, median faces found {found:.0f}; "
                   f"stage medians ms: {stages})")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -113,7 +113,7 @@ def test_a_track_whose_face_leaves_is_dropped_by_presence(models):
 def test_a_box_never_jumps_in_size_between_frames(models):
     frames = [thermal_frame(faces=FACE, seed=i) for i in range(6)]
     kw = dict(detection_interval=1000, max_track_misses=100, landmark_threshold=0.0, max_unconfirmed_detections=1000,
-              max_box_vs_detection=20.0)
+              max_box_vs_detection=20.0, reseat_iou=0.0)
     res = play(pipeline(models["jump"], **kw), frames)
     # 1.4x per frame: after the detection frame every fit is a jump, a miss; the crop stays, nothing is published
     assert [len(r.faces) for r in res] == [1, 0, 0, 0, 0, 0]
@@ -157,3 +157,15 @@ def test_track_fit_rules_directly():
     assert side(t.box) == 48  # unchanged by a rejected fit
     assert t.update_from_landmarks(square(90), None, False, rules, fresh=True) is Fit.TOO_LARGE  # > 2 x 40
     assert t.update_from_landmarks(np.full((4, 2), np.nan), None, False, rules) is Fit.NO_POINTS
+
+
+def test_a_face_that_moved_between_detector_runs_keeps_its_id_and_is_reseated(models):
+    # The fixed model cannot follow motion: its track stays where the face was; the next detector run finds
+    # the face one face-width away, confirms the track (detection_reach) and restarts it there.
+    moved = [(160, 110, 30, 0), (215, 110, 30, 0)]
+    frames = [thermal_frame(faces=[moved[0]], seed=0), thermal_frame(faces=[moved[1]], seed=1)]
+    res = play(pipeline(models["steady"], detection_interval=1), frames)
+    assert [f.track_id for r in res for f in r.faces] == [1, 1]
+    assert abs((res[1].faces[0].box[0] + res[1].faces[0].box[2]) / 2 - 215) < 8
+    res = play(pipeline(models["steady"], detection_interval=1, detection_reach=0.0, reseat_iou=0.0), frames)
+    assert [f.track_id for f in res[1].faces] != [1]  # without reach: a new id (or the stale track)

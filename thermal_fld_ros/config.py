@@ -66,7 +66,12 @@ class PipelineConfig:
                                    "is a miss)", (1.01, 10.0))
     max_box_vs_detection: float = _f(2.0, "drop a track whose landmark box grows beyond this many times the face "
                                      "box of the detection that last confirmed it", (1.1, 20.0))
-    max_unconfirmed_detections: int = _f(3, "drop a track that this many detector runs in a row do not confirm "
+    reseat_iou: float = _f(0.5, "a track a detection confirms but overlaps less than this box IoU (the "
+                           "detection's centre outside the track's box) restarts from the detection box (same id)", (0.0, 1.0))
+    detection_reach: float = _f(1.0, "a detection whose centre is within this many face sides of a track's centre "
+                                "confirms that track (a face that moved between detector runs keeps its id)",
+                                (0.0, 10.0))
+    max_unconfirmed_detections: int = _f(2, "drop a track that this many detector runs in a row do not confirm "
                                          "(no detection on it)", (1, 1000))
     # Smoothing
     smoothing: bool = _f(True, "One-Euro filter landmarks per track")
@@ -149,7 +154,7 @@ class PipelineConfig:
 
     def track_rules(self) -> TrackRules:
         return TrackRules(max_scale_step=self.max_box_scale_step, max_size_vs_detection=self.max_box_vs_detection,
-                          max_unconfirmed=self.max_unconfirmed_detections)
+                          max_unconfirmed=self.max_unconfirmed_detections, reseat_iou=self.reseat_iou, reach=self.detection_reach)
 
     def breathing_config(self) -> BreathingConfig:
         return BreathingConfig(window_s=self.breathing_window_s, min_window_s=0.6 * self.breathing_window_s,

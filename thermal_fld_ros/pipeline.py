@@ -132,6 +132,7 @@ class Pipeline:
 
         cfg = self.cfg
         new_tracks: List[Track] = []
+        reseated: List[Track] = []
         if (not self.tracks.tracks or self._redetect
                 or self._frame_index - self._last_detection >= cfg.detection_interval):
             try:
@@ -143,7 +144,7 @@ class Pipeline:
                 result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
                                            f"{type(exc).__name__}: {exc}"))
                 dets = []
-            self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # re-detection checks every track
+            reseated = self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # checks every track
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self._last_detection = self._frame_index
             self._redetect = False
@@ -152,7 +153,7 @@ class Pipeline:
         result.timings_ms["detect"] = (t2 - t1) * 1e3
 
         tracks = list(self.tracks.tracks)
-        fits = self._run_landmarks(frame01, tracks, refine=new_tracks) if tracks else {}
+        fits = self._run_landmarks(frame01, tracks, refine=new_tracks + reseated) if tracks else {}
         t3 = time.perf_counter()
         result.timings_ms["landmarks"] = (t3 - t2) * 1e3
 

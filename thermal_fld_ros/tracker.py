@@ -9,7 +9,8 @@ a non-face spread out, the next crop grows, and so on). So a track obeys three b
 its landmark box may change size by at most ``max_scale_step`` per frame (a bigger jump is a miss: the
 crop stays where it was), it may never grow beyond ``max_size_vs_detection`` times the face box of the
 detection that last confirmed it (then it is dropped), and every detector run must confirm it (a
-detection on it) at least once in ``max_unconfirmed`` runs.
+detection on it) at least once in ``max_unconfirmed`` runs; a confirmed track that has slid off its
+detection restarts from the detection box (same id).
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class TrackRules:
     max_scale_step: float = 1.25  # most size change of the landmark box per frame (either way)
     max_size_vs_detection: float = 2.0  # most landmark-box side / side of the detection that confirmed it
     max_unconfirmed: int = 2  # detector runs in a row without a detection on a track before it is dropped
+    reseat_iou: float = 0.5  # a confirmed track overlapping its detection less than this restarts from it
+    reach: float = 1.0  # a detection this many box sides from a track's centre still confirms it
 
 
 def box_side(box) -> float:
@@ -114,8 +117,19 @@ def _centre_inside(inner: np.ndarray, outer: np.ndarray) -> bool:
     return bool(outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3])
 
 
-def _same_face(det_box, track_box, iou_threshold: float) -> bool:
-    return box_iou(det_box, track_box) >= iou_threshold or _centre_inside(det_box, track_box)
+def _same_face(det_box, track_box, iou_threshold: float, reach: float = 0.0) -> bool:
+    """A detection on a track: overlapping, its centre inside the track's box, or (``reach`` > 0) its centre
+    within ``reach`` x the larger box side of the track's centre (a face that moved between detector runs)."""
+    if box_iou(det_box, track_box) >= iou_threshold or _centre_inside(det_box, track_box):
+        return True
+    if reach <= 0:
+        return False
+    dist = float(np.hypot(*(_centre(det_box) - _centre(track_box))))
+    return dist <= reach * max(box_side(det_box), box_side(track_box))
+
+
+def _centre(box) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0])
 
 
 class TrackSet:
@@ -130,27 +144,33 @@ class TrackSet:
         self._next_id = 1
 
     def confirm(self, dets: List[Detection], iou_threshold: float, rules: TrackRules) -> List[Track]:
-        """Check every live track against a detector run; returns the tracks dropped as unconfirmed.
+        """Check every live track against a detector run; returns the tracks re-seated on their detection.
 
         A detection on a track (IoU or its centre inside) whose face is not much smaller than the track's
-        box confirms it and becomes its size reference; a track unconfirmed ``rules.max_unconfirmed`` runs
-        in a row is dropped.
+        box confirms it and becomes its size reference; when the track's box has slid off it (IoU below
+        ``rules.reseat_iou`` and the detection's centre outside the track's box) the track keeps its id but
+        restarts from the detection box (a detection inside the box is often coarser than the landmarks). A track
+        unconfirmed ``rules.max_unconfirmed`` runs in a row is dropped.
         """
-        dropped = []
+        dropped, reseated = [], []
         for t in self.tracks:
             side = box_side(t.box)
-            match = [d for d in dets if _same_face(d.box, t.box, iou_threshold)
+            match = [d for d in dets if _same_face(d.box, t.box, iou_threshold, rules.reach)
                      and side <= rules.max_size_vs_detection * box_side(d.box)]
             if match:
+                best = max(match, key=lambda d: box_iou(d.box, t.box))
                 t.unconfirmed = 0
-                t.detection_side = box_side(max(match, key=lambda d: box_iou(d.box, t.box)).box)
+                t.detection_side = box_side(best.box)
+                if box_iou(best.box, t.box) < rules.reseat_iou and not _centre_inside(best.box, t.box):
+                    t.box, t.centre, t.side, t.angle_deg = np.asarray(best.box, np.float64), None, 0.0, 0.0
+                    reseated.append(t)
             else:
                 t.unconfirmed += 1
                 if t.unconfirmed >= rules.max_unconfirmed:
                     dropped.append(t)
         gone = {t.track_id for t in dropped}
         self.tracks = [t for t in self.tracks if t.track_id not in gone]
-        return dropped
+        return reseated
 
     def add_detections(self, dets: List[Detection], iou_threshold: float, max_faces: int) -> List[Track]:
         """Start tracks for detections that overlap no existing track; returns the new tracks."""
