@@ -27,9 +27,10 @@ def render_real(rx: Dict[str, object]) -> List[str]:
         L += ["**Real thermal faces never trained on** (`data.real_eval`, inter-ocular NME on the crop of the "
               "labels' box): the 2 labelled radiometric frames of `faiyaz106_thermal54`, and the PUJ subjects "
               "S26-S30 held out of training and adaptation, scored against MediaPipe's pseudo-labels (agreement "
-              "with MediaPipe, not accuracy). AdaBN statistics: " + ", ".join(ad.get("adapt_bn_sources", []))
-              + f" ({ad.get('adapt_bn_faces', 0)} crops, real and synthetic mixed).", "",
-              "| model | before adaptation | after AdaBN (shipped) |", "|---|---|---|"]
+              "with MediaPipe, not accuracy). " + (("AdaBN statistics: " + ", ".join(ad["adapt_bn_sources"])
+              + f" ({ad.get('adapt_bn_faces', 0)} crops, real and synthetic mixed).") if ad.get("adapt_bn_sources")
+              else "AdaBN is off in this recipe (`data.adapt_bn: []`; see docs/training.md for why)."), "",
+              "| model | before adaptation (shipped when AdaBN is off) | after AdaBN |", "|---|---|---|"]
         for name, e in ad["models"].items():
             L.append(f"| {name} | {_readouts(e.get('before'))} | {_readouts(e.get('after_adabn')) or '-'} |")
         L.append("")
