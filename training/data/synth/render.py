@@ -16,7 +16,6 @@ import numpy as np
 from training.data.synth import rgb as rgb_app
 from training.data.synth import thermal as th_app
 from training.data.synth.camera import (
-    crop_intrinsics,
     intrinsics,
     project,
     sample_ypr,
@@ -29,9 +28,10 @@ from training.data.synth.face_model import (
     sample_face_params,
     surface_points,
 )
+from training.data.synth.framing import frame_view, through_sensor
 from training.data.synth.mesh import Mesh, glasses_mesh, head_mesh
 from training.data.synth.raster import rasterise
-from training.data.synth.sensor import HFOVS, SENSOR_SIZES, agc8, apply_sensor, sample_sensor, to_counts
+from training.data.synth.sensor import HFOVS, SENSOR_SIZES, agc8, sample_sensor, to_counts
 from training.data.synth.textures import face_texture
 
 FACE_WIDTH_M = 0.15  # for placing heads at a wanted size in pixels
@@ -317,37 +317,16 @@ def render_sample(index: int, seed: int, opts: SynthOptions, ypr=None) -> Sample
     for h in heads:
         h.thermal = th_app.sample_subject(rng, ambient)
 
-    if opts.mode == "crops":
-        h = heads[0]
-        uv = project(h.points @ h.rot.T + h.trans, k_full)[:68]
-        lo, hi = uv.min(0), uv.max(0)
-        side = int(np.ceil(max(hi - lo) * opts.crop_scale * rng.uniform(0.95, 1.15)))
-        side = max(side, 8)
-        jit = 0.3 if rng.random() < opts.out_of_frame_prob else 0.06
-        cx, cy = (lo + hi) / 2 + rng.uniform(-jit, jit, 2) * side
-        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        out = int(opts.size)
-        k = crop_intrinsics(k_full, x0, y0, side, out)
-        width = height = out
-        bg_t = th_app.background(rng, out, out, ambient)
-    else:
-        k, width, height, x0, y0, side = k_full, sw, sh, 0, 0, None
-        bg_t = th_app.background(rng, sw, sh, ambient)
+    uv68 = project(heads[0].points @ heads[0].rot.T + heads[0].trans, k_full)[:68] if opts.mode == "crops" else None
+    view = frame_view(uv68, opts, rng, k_full, sw, sh, ambient)
+    k, width, height, x0, y0, side, bg_t = (view.k, view.width, view.height, view.x0, view.y0, view.side,
+                                            view.background_c)
     bg_rgb = rgb_app.background(rng, width, height)
     _torso(heads, k, bg_t, bg_rgb, rng, ambient)
     r, g = _render_heads(heads, k, width, height)
     temp, img = _shade(heads, r, g, k, width, height, ambient, bg_t, bg_rgb, light)
 
-    if side is not None:  # through the sensor's pixel grid at this place of the frame
-        interp = cv2.INTER_AREA if side < width else cv2.INTER_LINEAR
-        on_sensor = cv2.resize(temp, (side, side), interpolation=interp)
-        on_sensor = apply_sensor(on_sensor, sensor, rng, x0, y0)
-        back = cv2.INTER_LINEAR if side < width else cv2.INTER_AREA
-        temp = cv2.resize(on_sensor, (width, height), interpolation=back)
-    else:
-        temp = apply_sensor(temp, sensor, rng)
-    img = np.clip(img + rng.normal(0, 0.01, img.shape).astype(np.float32), 0, 1)
-    rgb8 = (img * 255.0 + 0.5).astype(np.uint8)
+    temp, rgb8 = through_sensor(temp, img, view, sensor, rng)
 
     faces = []
     for h in heads:

@@ -12,7 +12,8 @@ import numpy as np
 
 from training.data.synth import rgb as rgb_app
 from training.data.synth import thermal as th_app
-from training.data.synth.camera import crop_intrinsics, intrinsics, project, sample_ypr
+from training.data.synth.camera import intrinsics, project, sample_ypr
+from training.data.synth.framing import frame_view, through_sensor
 from training.data.synth.ict.head import (
     IctHead,
     glasses_geometry,
@@ -23,7 +24,7 @@ from training.data.synth.ict.head import (
 )
 from training.data.synth.ict.rig import JAW_FIXED, Rig, load_rig
 from training.data.synth.ict.zbuffer import ZBuffer, rasterise, vertex_normals
-from training.data.synth.sensor import HFOVS, SENSOR_SIZES, agc8, apply_sensor, sample_sensor, to_counts
+from training.data.synth.sensor import HFOVS, SENSOR_SIZES, agc8, sample_sensor, to_counts
 
 FACE_WIDTH_M = 0.15
 
@@ -180,33 +181,15 @@ def render_ict_sample(index: int, seed: int, opts, ypr=None):
     breath = _subjects(rng, heads, ambient)
     pts3 = [landmarks_3d(rig, h) for h in heads]
 
-    if opts.mode == "crops":
-        uv = project(pts3[0], k_full)[:68]
-        lo, hi = uv.min(0), uv.max(0)
-        side = max(int(np.ceil(max(hi - lo) * opts.crop_scale * rng.uniform(0.95, 1.15))), 8)
-        jit = 0.3 if rng.random() < opts.out_of_frame_prob else 0.06
-        cx, cy = (lo + hi) / 2 + rng.uniform(-jit, jit, 2) * side
-        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        out = int(opts.size)
-        k = crop_intrinsics(k_full, x0, y0, side, out)
-        width = height = out
-        bg_t = th_app.background(rng, out, out, ambient)
-    else:
-        k, width, height, x0, y0, side = k_full, sw, sh, 0, 0, None
-        bg_t = th_app.background(rng, sw, sh, ambient)
+    view = frame_view(project(pts3[0], k_full)[:68] if opts.mode == "crops" else None, opts, rng, k_full, sw, sh,
+                      ambient)
+    k, width, height, x0, y0, side, bg_t = (view.k, view.width, view.height, view.x0, view.y0, view.side,
+                                            view.background_c)
     bg_rgb = rgb_app.background(rng, width, height)
     _torso_like([(h.trans, h.scale, h.thermal.skin) for h in heads], k, bg_t, bg_rgb, rng, ambient)
     temp, img, zb = _render(rig, heads, k, width, height, ambient, breath, bg_t, bg_rgb, light)
 
-    if side is not None:
-        interp = cv2.INTER_AREA if side < width else cv2.INTER_LINEAR
-        on_sensor = apply_sensor(cv2.resize(temp, (side, side), interpolation=interp), sensor, rng, x0, y0)
-        temp = cv2.resize(on_sensor, (width, height), interpolation=cv2.INTER_LINEAR if side < width
-                          else cv2.INTER_AREA)
-    else:
-        temp = apply_sensor(temp, sensor, rng)
-    img = np.clip(img + rng.normal(0, 0.01, img.shape).astype(np.float32), 0, 1)
-    rgb8 = (img * 255.0 + 0.5).astype(np.uint8)
+    temp, rgb8 = through_sensor(temp, img, view, sensor, rng)
     faces = []
     seen = _depth_test(k, zb, width, height)
     pts3 = [landmarks_3d(rig, h, seen) for h in heads]  # the jaw on the outline the camera sees
