@@ -1,18 +1,16 @@
 """The thermal readings' checks, as figures: synthetic breathing sequences and the two real radiometric frames.
 
-    .venv/bin/python bench/eval_thermometry.py [--seed 11] [--duration 20]
+    .venv/bin/python bench/eval_thermometry.py [--seed 11] [--duration 18] [--ict ../shared/data/face_model_ict/FaceXModel]
 
 1. Synthetic sequences (training/data/synth/breathing.py) through the full pipeline with the bundled
    student at 9 Hz and 30 Hz: per region, the mean and worst absolute error against the truth (each
    region read at the true landmarks on the noise-free frame); the breathing rate's worst error and
    the share of frames with a rate; then a face that turns away (80 deg yaw) and whether any rate is
    reported while it is turned.
-2. With ``--ict DIR`` (the ICT-FaceKit model folder): ICT sequences (training/data/synth/ict/scene.py)
-   with their own breathing signal, face held frontal (``ypr`` 0), ``--ict-scenes seed:index,...``
-   picked for one still face >= 45 px (the other sequences of seed 5 drift by 1.6-74 px/s, which
-   restarts the window, as it should): breathing-rate error against the sequence's ``breathing_rate_bpm``,
-   and the readings' offset from the generator's ``regions_c`` (surface temperature before emissivity
-   and sensor, on the generator's own mesh regions: an informative comparison, not the same quantity).
+2. With ``--ict DIR`` (the ICT-FaceKit model folder): the same figures on ICT sequences
+   (training/data/synth/breathing.py ``ict_breathing_sequence``: a real-scan head held still, breathing at the
+   generator's own rate, truth read at the true landmarks on the frame the pipeline sees),
+   ``--ict-scenes seed:index,...`` (default 11:27, the scene the tests use).
 3. The two real radiometric frames of ../shared/data/real_thermal/faiyaz106_thermal54 (°F arrays, read
    as 32FC1 with float_unit fahrenheit): readings at the labelled SF-TL54 landmarks and through the
    pipeline (bundled student, its own landmarks).
@@ -47,76 +45,64 @@ def run(frames):
         yield fr, (res.faces[0] if res.faces else None)
 
 
+def report(label: str, frames) -> None:
+    """Per-region |reading - truth| and the breathing rate's error over one sequence."""
+    errs = {r.value: [] for r in REGIONS}
+    rates, n, lost, true_rate = [], 0, 0, float("nan")
+    for fr, f in run(frames):
+        n += 1
+        true_rate = fr.rate_bpm
+        if f is None:
+            lost += 1
+            continue
+        for r, v in f.thermal.readings.items():
+            if v.ok and r.value in fr.regions_c:
+                errs[r.value].append(abs(v.temperature_c - fr.regions_c[r.value]))
+        if f.breathing.state == BreathingState.OK:
+            rates.append(f.breathing.rate_bpm - fr.rate_bpm)
+    print(f"{label}, true rate {true_rate:.2f}/min ({n} frames, face lost in {lost}):")
+    for r, e in errs.items():
+        if e:
+            print(f"  {r:12s} |error| mean {np.mean(e):.3f} C, worst {np.max(e):.3f} C ({len(e)} readings)")
+    if rates:
+        print(f"  breathing rate reported in {len(rates)}/{n} frames, |error| mean {np.mean(np.abs(rates)):.2f}, "
+              f"worst {np.max(np.abs(rates)):.2f} breaths/min")
+    else:
+        print("  breathing rate never reported")
+
+
+def report_turn_away(label: str, frames) -> None:
+    out = list(run(frames))
+    before = sum(f is not None and f.breathing.state == BreathingState.OK for fr, f in out if not fr.turned)
+    after = [f for fr, f in out if fr.turned]
+    ok_after = sum(f is not None and f.breathing.state == BreathingState.OK for f in after)
+    states = sorted({f.breathing.state.name.lower() if f is not None else "no face" for f in after})
+    print(f"{label}: turn away at 15 s (yaw 80 deg), 9 Hz: rate reported in {before} frontal frames, in "
+          f"{ok_after} of {len(after)} turned frames (states while turned: {', '.join(states)})")
+
+
 def synthetic(seed: int, duration: float) -> None:
     from training.data.synth.breathing import breathing_sequence, find_scene
 
     index = find_scene(seed)
     for fps, bpm in ((9.0, 15.0), (30.0, 24.0), (9.0, 8.0), (30.0, 40.0)):
-        errs = {r.value: [] for r in REGIONS}
-        rates, n, lost = [], 0, 0
-        for fr, f in run(breathing_sequence(seed, fps, duration, bpm, index=index)):
-            n += 1
-            if f is None:
-                lost += 1
-                continue
-            for r, v in f.thermal.readings.items():
-                if v.ok:
-                    errs[r.value].append(abs(v.temperature_c - fr.regions_c[r.value]))
-            if f.breathing.state == BreathingState.OK:
-                rates.append(f.breathing.rate_bpm - bpm)
-        print(f"synthetic seed {seed} scene {index}, {fps:g} Hz, {duration:g} s, true rate {bpm:g}/min "
-              f"({n} frames, face lost in {lost}):")
-        for r, e in errs.items():
-            if e:
-                print(f"  {r:12s} |error| mean {np.mean(e):.3f} C, worst {np.max(e):.3f} C ({len(e)} readings)")
-        if rates:
-            print(f"  breathing rate reported in {len(rates)}/{n} frames, |error| mean {np.mean(np.abs(rates)):.2f}, "
-                  f"worst {np.max(np.abs(rates)):.2f} breaths/min")
-        else:
-            print("  breathing rate never reported")
-    out = list(run(breathing_sequence(seed, 9.0, 30.0, 15.0, index=index, turn_away_at_s=15.0,
-                                      truth_regions=False)))
-    before = sum(f is not None and f.breathing.state == BreathingState.OK for fr, f in out if not fr.turned)
-    after = [f for fr, f in out if fr.turned]
-    ok_after = sum(f is not None and f.breathing.state == BreathingState.OK for f in after)
-    states = sorted({f.breathing.state.name.lower() if f is not None else "no face" for f in after})
-    print(f"turn away at 15 s (yaw 80 deg), 9 Hz: rate reported in {before} frontal frames, in {ok_after} of "
-          f"{len(after)} turned frames (states while turned: {', '.join(states)})")
+        report(f"procedural seed {seed} scene {index}, {fps:g} Hz, {duration:g} s",
+               breathing_sequence(seed, fps, duration, bpm, index=index))
+    report_turn_away(f"procedural seed {seed} scene {index}",
+                     breathing_sequence(seed, 9.0, 30.0, 15.0, index=index, turn_away_at_s=15.0, truth_regions=False))
 
 
 def ict(face_model: str, picks: str, duration: float) -> None:
-    from training.data.synth.ict.scene import render_sequence
-    from training.data.synth.render import SynthOptions
+    from training.data.synth.breathing import ict_breathing_sequence
 
-    opts = SynthOptions(face_model=face_model, mode="sequences", max_faces=1, glasses_prob=0.0)
     for pick in picks.split(","):
         seed, index = (int(v) for v in pick.split(":"))
-        fps = render_sequence(index, seed, opts, frames=1, ypr=(0.0, 0.0, 0.0))[0].annotation["fps"]
-        frames = render_sequence(index, seed, opts, frames=int(duration * fps), ypr=(0.0, 0.0, 0.0))
-        pipe = Pipeline(PipelineConfig())
-        rates, states, offsets, truth = [], [], {}, None
-        for s in frames:
-            a = s.annotation
-            res = pipe.process(from_array(s.thermal_counts, "16UC1", pipe.frame_cfg), a["time_s"])
-            if not res.faces or not a["faces"]:
-                states.append("no face")
-                continue
-            f, t = res.faces[0], a["faces"][0]
-            truth = t["breathing_rate_bpm"]
-            states.append(f.breathing.state.name.lower())
-            if f.breathing.state == BreathingState.OK:
-                rates.append(f.breathing.rate_bpm - truth)
-            for r, v in f.thermal.readings.items():
-                if v.ok and r.value in t.get("regions_c", {}):
-                    offsets.setdefault(r.value, []).append(v.temperature_c - t["regions_c"][r.value])
-        n = len(frames)
-        print(f"ICT sequence seed {seed} index {index}: {fps:g} Hz, {n} frames, true rate {truth}/min; "
-              f"states: " + ", ".join(f"{k} {states.count(k)}" for k in sorted(set(states))))
-        if rates:
-            print(f"  breathing rate reported in {len(rates)}/{n} frames, |error| mean {np.mean(np.abs(rates)):.2f}, "
-                  f"worst {np.max(np.abs(rates)):.2f} breaths/min")
-        for r, o in offsets.items():
-            print(f"  {r:12s} reading - generator regions_c: mean {np.mean(o):+.2f} C, sd {np.std(o):.2f} C")
+        for fps in (9.0, 30.0):
+            report(f"ICT seed {seed} scene {index}, {fps:g} Hz, {duration:g} s",
+                   ict_breathing_sequence(face_model, seed, fps, duration, index=index))
+        report_turn_away(f"ICT seed {seed} scene {index}",
+                         ict_breathing_sequence(face_model, seed, 9.0, 30.0, index=index, turn_away_at_s=15.0,
+                                                truth_regions=False))
 
 
 def real() -> None:
@@ -147,9 +133,10 @@ def real() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--duration", type=float, default=18.0)
     ap.add_argument("--ict", help="ICT-FaceKit model folder: also run ICT sequences")
-    ap.add_argument("--ict-scenes", default="5:7,5:22,5:9", help="seed:index of ICT sequences (default: %(default)s)")
+    ap.add_argument("--ict-scenes", default="11:27", help="seed:index of ICT sequences (default: %(default)s, the "
+                    "one test/test_thermometry.py checks)")
     ap.add_argument("--skip-procedural", action="store_true")
     args = ap.parse_args()
     if not args.skip_procedural:

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from thermal_fld_ros.types import Region
 from training.data.synth.ict.model import (
     FaceModelError,
     load_cache,
@@ -318,3 +319,30 @@ def test_inner_canthi_are_the_warmest_facial_points():
         iod = np.linalg.norm(lm[36] - lm[45])
         d = min(np.linalg.norm(lm[j] - [x, y]) for j in (39, 42))
         assert d < 0.15 * iod, (i, d / iod)
+
+
+@needs_ict
+def test_region_labels_match_what_the_frame_shows_at_the_landmarks():
+    """The labels' forehead (and the other regions) are the exposed skin's temperature: read with the runtime's
+    regions at the true landmarks, the rendered frame agrees within the emissivity and region-shape offsets
+    (a forehead label that took in the hair over the scalp read 4-6 C low)."""
+    from thermal_fld_ros.schemes import get_scheme
+    from thermal_fld_ros.thermometry import Thermometer
+    from training.data.synth.breathing import ict_sequence_options
+    from training.data.synth.ict.scene import render_sequence
+
+    th = Thermometer(get_scheme("ibug70"))
+    checked = 0
+    for index in range(12):
+        s = render_sequence(index, 11, ict_sequence_options(str(ICT_DIR)), 1, ypr=(0.0, 0.0, 0.0))[0]
+        for f in s.annotation["faces"]:
+            if f["face_width_px"] < 40 or f["accessories"].get("hat") or f["accessories"].get("hood"):
+                continue
+            geo = th.geometry(np.asarray(f["landmarks"], np.float64), None)
+            read = th.read(s.temperature, True, geo).readings
+            for region in ("forehead", "canthi", "nose_tip"):
+                got = read[Region(region)]
+                if got.ok:
+                    assert abs(got.temperature_c - f["regions_c"][region]) < 1.5, (index, region, got, f["regions_c"])
+                    checked += 1
+    assert checked >= 6

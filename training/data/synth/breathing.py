@@ -11,11 +11,17 @@ The truth of every frame travels with it: the breathing rate, and each region's 
 the runtime's own region definitions at the true landmarks on the noise-free frame (what a perfect
 landmark model would read), so a test measures what the landmarks and the noise cost.
 ``turn_away_at_s`` re-renders the same head (same seed and index) at ``turned_yaw_deg`` from that time on.
+
+``ict_breathing_sequence`` gives the same frames from an ICT-FaceKit sequence (training/data/synth/ict/scene.py):
+a real-scan head held still, breathing at the generator's own rate (warm exhaled air at the nostril rims,
+cool inhaled air), with blinks, talking and the full sensor model; its region truth is read with the
+runtime's regions at the true landmarks on the very frame the pipeline sees, so the error is what the
+landmarks cost.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -119,3 +125,64 @@ def breathing_sequence(seed: int, fps: float, duration_s: float, rate_bpm: float
 
 def frames_list(*args, **kwargs) -> List[BreathingFrame]:
     return list(breathing_sequence(*args, **kwargs))
+
+
+def ict_sequence_options(face_model: str) -> SynthOptions:
+    """One still person, no glasses: the breathing checks' ICT scenes."""
+    return SynthOptions(face_model=face_model, mode="sequences", max_faces=1, glasses_prob=0.0)
+
+
+def find_ict_scene(face_model: str, seed: int, min_face_px: float = 45.0, start: int = 0, tries: int = 200,
+                   accept: Optional[Callable] = None) -> int:
+    """Index of the first ICT sequence of ``seed`` with one whole frontal face at least ``min_face_px`` wide
+    (and, with ``accept``, whose first frame ``accept(sample)`` takes: e.g. one the detector finds)."""
+    from training.data.synth.ict.scene import render_sequence
+
+    opts = ict_sequence_options(face_model)
+    for index in range(start, start + tries):
+        s = render_sequence(index, seed, opts, 1, ypr=(0.0, 0.0, 0.0))[0]
+        faces = s.annotation["faces"]
+        pts = np.asarray(faces[0]["landmarks"], np.float64) if len(faces) == 1 else None
+        if pts is not None and whole_face_in_frame(pts, s.annotation, min_face_px) and (accept is None or accept(s)):
+            return index
+    raise RuntimeError(f"no ICT sequence with one whole face >= {min_face_px} px in {tries} of seed {seed}")
+
+
+def whole_face_in_frame(pts: np.ndarray, ann: Dict, min_face_px: float) -> bool:
+    """The face is at least ``min_face_px`` wide and 0.3 face widths clear of every frame edge."""
+    width = pts[:68, 0].max() - pts[:68, 0].min()
+    margin = 0.3 * width
+    return bool(width >= min_face_px and pts[:, 0].min() > margin and pts[:, 0].max() < ann["width"] - margin
+                and pts[:, 1].min() > margin and pts[:, 1].max() < ann["height"] - margin)
+
+
+def ict_breathing_sequence(face_model: str, seed: int, fps: float, duration_s: float, index: Optional[int] = None,
+                           turn_away_at_s: Optional[float] = None, turned_yaw_deg: float = 80.0,
+                           truth_regions: bool = True) -> Iterator[BreathingFrame]:
+    """Frames of one still ICT head breathing at the generator's rate (see the module docstring)."""
+    from thermal_fld_ros.schemes import get_scheme
+    from thermal_fld_ros.thermometry import Thermometer
+    from training.data.synth.ict.scene import render_sequence
+
+    opts = ict_sequence_options(face_model)
+    index = find_ict_scene(face_model, seed) if index is None else index
+    n = int(round(duration_s * fps))
+    turn = n if turn_away_at_s is None else min(n, int(np.ceil(turn_away_at_s * fps)))
+    samples = render_sequence(index, seed, opts, turn, ypr=(0.0, 0.0, 0.0), fps=fps)
+    if turn < n:
+        samples += render_sequence(index, seed, opts, n, ypr=(turned_yaw_deg, 0.0, 0.0), fps=fps, first_frame=turn)
+    thermometer = Thermometer(get_scheme("ibug70"))
+    for i, s in enumerate(samples):
+        a = s.annotation
+        if not a["faces"]:
+            raise RuntimeError(f"ICT sequence {seed}:{index} lost its face at frame {i}")
+        f = a["faces"][0]
+        pts = np.asarray(f["landmarks"], np.float64)
+        regions: Dict[str, float] = {}
+        if truth_regions:
+            geo = thermometer.geometry(pts, None)
+            if geo is not None:
+                for region, reading in thermometer.read(s.temperature, True, geo).readings.items():
+                    regions[region.value] = reading.temperature_c
+        yield BreathingFrame(s.thermal_counts, float(a["time_s"]), float(f["breathing_rate_bpm"]), i >= turn, pts,
+                             regions)

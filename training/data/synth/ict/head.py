@@ -163,13 +163,13 @@ def vertex_temperature(rig: Rig, head: IctHead, ambient: float, breath: float) -
         m = g[:, R["lower_face"]]
         mask_t = ambient + 0.55 * (skin - ambient) + 0.8 * max(breath, 0.0)
         t = t + m * (mask_t - t)
-    cover = _cloth_cover(rig, head)
+    cover = cloth_cover(rig, head)
     if cover is not None:
         t = t + cover * ((ambient + 0.25 * (skin - ambient)) - t)
     return t
 
 
-def _cloth_cover(rig: Rig, head: IctHead):
+def cloth_cover(rig: Rig, head: IctHead):
     """(K,) weight of hat / hood / scarf fabric over the head, or None."""
     acc, g = head.acc, rig.regions
     if not (acc.hat or acc.hood or acc.scarf):
@@ -224,7 +224,7 @@ def vertex_albedo(rig: Rig, head: IctHead) -> np.ndarray:
         c = mix(c, 0.7 * acc.beard * g[:, R["beard"]], s.hair)
     if acc.mask:
         c = mix(c, g[:, R["lower_face"]], head.extra.get("mask_colour", np.array([0.6, 0.75, 0.85])))
-    cover = _cloth_cover(rig, head)
+    cover = cloth_cover(rig, head)
     if cover is not None:
         c = mix(c, cover, head.extra.get("hat_colour", np.array([0.2, 0.2, 0.3])))
     return c

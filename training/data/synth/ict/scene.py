@@ -6,7 +6,7 @@ and region temperatures (keys documented in docs/synthetic_data.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -15,7 +15,14 @@ from training.data.synth import thermal as th_app
 from training.data.synth.camera import intrinsics, project, sample_ypr, ypr_to_matrix
 from training.data.synth.ict import distractors
 from training.data.synth.ict.body import NECK_PIVOT, BodyStyle, body_mesh, sample_style
-from training.data.synth.ict.head import IctHead, make_ict_head, set_shape, vertex_albedo, vertex_temperature
+from training.data.synth.ict.head import (
+    IctHead,
+    cloth_cover,
+    make_ict_head,
+    set_shape,
+    vertex_albedo,
+    vertex_temperature,
+)
 from training.data.synth.ict.rig import REGIONS, R, Rig, load_rig
 from training.data.synth.ict.zbuffer import rasterise, vertex_normals
 from training.data.synth.sensor import HFOVS, SENSOR_SIZES, agc8, apply_sensor, sample_sensor, to_counts
@@ -151,17 +158,29 @@ def _render_frame(rig: Rig, actors: List[Actor], k, width, height, ambient, ligh
     return temp_img, img, zb, head_temps
 
 
-def _region_temps(rig: Rig, vt: np.ndarray) -> Dict[str, float]:
+def _region_temps(rig: Rig, vt: np.ndarray, head: IctHead) -> Dict[str, float]:
+    """Mean surface temperature of each region's exposed skin (hair, hats, hoods and scarves left out:
+    the forehead region reaches up to the scalp, and the hair over it is near ambient)."""
+    exposed = 1.0 - head.extra.get("hair_cover", np.zeros(len(vt)))
+    cover = cloth_cover(rig, head)
+    if cover is not None:
+        exposed = exposed * (1.0 - cover)
     out = {}
     for name in REGION_KEYS:
-        w = rig.regions[:, R[name]]
-        sel = w > 0.5 * w.max()
+        w = rig.regions[:, R[name]] * exposed
+        sel = w > 0.5 * w.max() if w.max() > 0.05 else np.zeros(len(w), bool)
         out[name] = round(float((vt[sel] * w[sel]).sum() / max(w[sel].sum(), 1e-9)), 3) if sel.any() else None
     return out
 
 
-def render_sequence(index: int, seed: int, opts, frames: int = 1, ypr=None) -> List:
-    """``frames`` consecutive frames of one scene (a pure function of seed, index and options)."""
+def render_sequence(index: int, seed: int, opts, frames: int = 1, ypr=None, fps: Optional[float] = None,
+                    first_frame: int = 0) -> List:
+    """Frames ``first_frame .. frames - 1`` of one scene (a pure function of seed, index and options).
+
+    ``ypr`` holds every head at that pose and every body still (no sway, no drift): the scene a fixed
+    subject in front of a robot gives, used by the breathing checks; ``fps`` replaces the scene's frame rate.
+    Both leave every other draw (people, temperatures, camera, clutter) as they are.
+    """
     from training.data.synth.ict.head import landmarks_3d
     from training.data.synth.ict.render_ict import _annotation, _depth_test, _subjects, _visibility
     from training.data.synth.render import Sample
@@ -170,7 +189,7 @@ def render_sequence(index: int, seed: int, opts, frames: int = 1, ypr=None) -> L
     rng = np.random.default_rng([int(seed), int(index), 11])
     sw, sh = SENSOR_SIZES[int(rng.integers(len(SENSOR_SIZES)))]
     k = intrinsics(sw, sh, float(rng.choice(HFOVS)))
-    fps = float(rng.choice(FPS_CHOICES))
+    fps = float(rng.choice(FPS_CHOICES)) if fps is None else float(fps)
     ambient = float(rng.uniform(15.0, 30.0))
     sensor = sample_sensor(rng, sw, sh)
     light = rgb_app.sample_light(rng)
@@ -180,12 +199,13 @@ def render_sequence(index: int, seed: int, opts, frames: int = 1, ypr=None) -> L
         for a in actors:
             a.motion.base_ypr = tuple(ypr)
             a.motion.yaw = a.motion.pitch = a.motion.roll = ()
+            a.motion.velocity = np.zeros(3)
     _subjects(rng, [a.head for a in actors], ambient)
     bg_t = th_app.background(rng, sw, sh, ambient)
     bg_rgb = rgb_app.background(rng, sw, sh)
     objs = distractors.draw(rng, bg_t, bg_rgb, ambient, int(rng.integers(1, 9)))
     out = []
-    for fi in range(frames):
+    for fi in range(int(first_frame), frames):
         t = fi / fps
         for a in actors:
             _pose_at(rig, a, t, opts)
@@ -201,7 +221,7 @@ def render_sequence(index: int, seed: int, opts, frames: int = 1, ypr=None) -> L
             if p3[:, 2].min() <= 0.05:
                 continue
             ann = _annotation(a.head, uv, vis, sw, sh, a.state["breath"])
-            regions = _region_temps(rig, vt)
+            regions = _region_temps(rig, vt, a.head)
             ann.update({"track_id": a.track_id, "nostril_c": regions["nostrils"], "regions_c": regions,
                         "breathing_rate_bpm": round(a.motion.breath_hz * 60.0, 3),
                         "face_width_px": round(float(uv[:68, 0].max() - uv[:68, 0].min()), 2)})
