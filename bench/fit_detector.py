@@ -140,6 +140,12 @@ def main(argv=None) -> int:
     print(f"leave-one-participant-out ({len(set(groups))} groups, max {args.max_faces} faces/image): "
           f"AP@0.5 {res['ap50']:.3f}, best F1 {res['best_f1']:.3f} at score >= {res['best_threshold']:.3f} "
           f"(precision {res['best_precision']:.3f}, recall {res['best_recall']:.3f})")
+    from training.detector.evaluate import pool
+
+    pooled = pool(items, cv_dets, {})  # the same pooled figures as the centreface LOPO runs
+    print(f"  recall at precision>=0.85 {pooled['recall_at_p85']:.3f} (>=0.80: {pooled['recall_at_p80']:.3f}), "
+          f"faces <20 px: recall {pooled['small_recall_at_p85']:.3f} of {pooled['small_faces']} at score >= "
+          f"{pooled['threshold_at_p85']:.3f}")
     allr = [r for r in recs + flips if r is not None and len(r[0])]
     params = fit(*(np.concatenate([r[i] for r in allr]) for i in (0, 2, 3)), hidden=args.hidden,
                  wd=args.weight_decay)

@@ -25,6 +25,16 @@ DEFAULT_DETECTOR_MODEL = MODELS_DIR / "detector.onnx"
 PAD = 32
 
 
+def resolve_detector_model(path) -> Path:
+    """``path`` as given, or a bare bundled name (``detector_chips`` or ``detector_chips.onnx``, no folder)
+    in the package's models/ directory when no such file exists where the process runs."""
+    p = Path(path).expanduser()
+    if p.is_file() or len(p.parts) != 1:
+        return p
+    bundled = MODELS_DIR / (p.name if p.suffix == ".onnx" else p.name + ".onnx")
+    return bundled if bundled.is_file() else p
+
+
 class DetectorModelError(ModelError):
     """The detector model cannot be used; the message names the file and the problem."""
 
@@ -36,7 +46,7 @@ class CentreFaceDetector:
                  min_face_px: int = 6, min_score: float = 0.05, providers=("CPUExecutionProvider",)):
         import onnxruntime as ort
 
-        self.path = Path(path)
+        self.path = resolve_detector_model(path)
         if not self.path.is_file():
             raise DetectorModelError(f"detector model not found: {self.path} (train and export one with "
                                      f"`python -m training detector train/export`, or set detector: thermal_blob)")

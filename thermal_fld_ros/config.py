@@ -44,7 +44,9 @@ class PipelineConfig:
     # Face localisation and tracking
     detector: str = _f("thermal_blob", "face detector: 'centreface' (learned CNN, models/detector.onnx) or "
                        "'thermal_blob' (hand-made warm-region segmentation, no model file)")
-    detector_model_path: str = _f("", "centreface ONNX model; empty = the bundled thermal_fld_ros/models/detector.onnx")
+    detector_model_path: str = _f("", "centreface ONNX model: a path, or a bundled name (detector_chips: trained on "
+                                      "real Chips frames, non-commercial terms); empty = the bundled "
+                                      "thermal_fld_ros/models/detector.onnx")
     detector_long_side: int = _f(0, "centreface input long side in pixels (0 = the model's own, 320); higher finds "
                                     "smaller faces on large frames at more cost", (0, 4096))
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))

@@ -22,7 +22,7 @@ from .frames import ThermalFrame, from_array
 from .ingest import FrameError, check_values
 from .landmark_model import LandmarkModel, ModelError
 from .model_meta import LandmarkModelMeta
-from .normalise import KIND_TEMPERATURE, normalise, percentile_window
+from .normalise import KIND_TEMPERATURE, NormaliseConfig, normalise, percentile_window
 from .pose import estimate_pose
 from .schemes import get_scheme
 from .smoothing import OneEuroFilter
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 SKIN_MAX_C = 38.0  # warmest facial skin: caps the detector's window on radiometric frames
 STAMP_JUMP_RESET_S = 2.0  # a stamp this far back is a new stream (bag loop, player restart): reset tracks
 
-__all__ = ["Pipeline", "ModelError", "FrameError"]
+__all__ = ["Pipeline", "ModelError", "FrameError", "detector_frame"]
 
 
 class Pipeline:
@@ -209,19 +209,7 @@ class Pipeline:
         return None
 
     def _detector_frame(self, data: np.ndarray, kind: str, frame01: np.ndarray) -> np.ndarray:
-        """The detector's view: a robust percentile window, as on the AGC frames it was fitted on.
-
-        For temperatures the window's top is capped at 38 °C (skin never exceeds it), so a hot lamp or
-        radiator does not squash the faces into the middle of the range.
-        """
-        if kind != KIND_TEMPERATURE:
-            return frame01
-        lo, hi = percentile_window(data, self._norm_cfg.percentiles, self._norm_cfg.percentile_subsample)
-        hi = max(min(hi, SKIN_MAX_C), lo + 2.0)
-        out = (data - np.float32(lo)) * np.float32(1.0 / (hi - lo))
-        np.clip(out, 0.0, 1.0, out=out)
-        out[~np.isfinite(out)] = 0.0
-        return out
+        return detector_frame(data, kind, frame01, self._norm_cfg)
 
     def _run_landmarks(self, frame01: np.ndarray, tracks: List[Track], refine: List[Track]) -> Dict[int, Fit]:
         """Landmarks for every track, all crops in one model call; a fresh detection box is coarse, so new
@@ -304,3 +292,21 @@ class Pipeline:
             if f.pose is not None:
                 poses[f.track_id] = f.pose
         self._last_pose = poses
+
+
+def detector_frame(data: np.ndarray, kind: str, frame01: np.ndarray, norm_cfg: NormaliseConfig) -> np.ndarray:
+    """The detector's view of a frame: a robust percentile window, as on the AGC frames it was fitted on.
+
+    ``frame01`` is ``normalise(data, kind, norm_cfg)``; intensity frames go to the detector as that. For
+    temperatures the window's top is capped at 38 °C (skin never exceeds it), so a hot lamp or radiator
+    does not squash the faces into the middle of the range. Module-level so that detector training
+    (``training/detector/real.py``) feeds the network exactly what the pipeline does.
+    """
+    if kind != KIND_TEMPERATURE:
+        return frame01
+    lo, hi = percentile_window(data, norm_cfg.percentiles, norm_cfg.percentile_subsample)
+    hi = max(min(hi, SKIN_MAX_C), lo + 2.0)
+    out = (data - np.float32(lo)) * np.float32(1.0 / (hi - lo))
+    np.clip(out, 0.0, 1.0, out=out)
+    out[~np.isfinite(out)] = 0.0
+    return out

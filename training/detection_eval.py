@@ -15,6 +15,7 @@ from thermal_fld_ros.config import PipelineConfig
 from thermal_fld_ros.detector import box_iou
 from thermal_fld_ros.frames import from_array
 from thermal_fld_ros.normalise import normalise
+from thermal_fld_ros.pipeline import detector_frame
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_thermal" / "chips_thermal_face"
 
@@ -27,16 +28,21 @@ def load_dataset(data_dir: Path):
         if img is None:
             continue
         h, w = img.shape[:2]
-        boxes = []
         label = data_dir / "annotations_yolo_format" / (img_path.stem + ".txt")
-        if label.is_file():
-            for line in label.read_text().split("\n"):
-                parts = line.split()
-                if len(parts) == 5:
-                    cx, cy, bw, bh = (float(v) for v in parts[1:])
-                    boxes.append([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
-        items.append((img_path.stem, img, np.asarray(boxes, np.float64).reshape(-1, 4)))
+        items.append((img_path.stem, img, read_yolo_boxes(label, w, h)))
     return items
+
+
+def read_yolo_boxes(label: Path, w: int, h: int) -> np.ndarray:
+    """(K, 4) x0 y0 x1 y1 pixel boxes from a YOLO ``class cx cy w h`` (normalised) label file; none if absent."""
+    boxes = []
+    if Path(label).is_file():
+        for line in Path(label).read_text().split("\n"):
+            parts = line.split()
+            if len(parts) == 5:
+                cx, cy, bw, bh = (float(v) for v in parts[1:])
+                boxes.append([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
+    return np.asarray(boxes, np.float64).reshape(-1, 4)
 
 
 def detect_all(items, detector, cfg: PipelineConfig, max_faces: int):
@@ -46,7 +52,8 @@ def detect_all(items, detector, cfg: PipelineConfig, max_faces: int):
     for name, img, _ in items:
         frame = from_array(img, "bgr8", fcfg)
         frame01 = normalise(frame.data, frame.kind, fcfg.normalise_config())
-        out.append((name, detector.detect(frame01, max_faces)))
+        out.append((name, detector.detect(detector_frame(frame.data, frame.kind, frame01,
+                                                         fcfg.normalise_config()), max_faces)))
     return out
 
 

@@ -37,7 +37,9 @@ def metadata(ck: dict, box_scale, note: str) -> dict:
     }
 
 
-def export(checkpoint: Path, out: Path, box_scale=(1.0, 1.0, 0.0), note: str = "") -> Path:
+def export(checkpoint: Path, out: Path, box_scale=(1.0, 1.0, 0.0), note: str = "", extra: dict | None = None) -> Path:
+    """Write ``out`` (.onnx, metadata embedded) and its .json sidecar; ``extra`` overrides metadata keys
+    (the Chips model's name, training data and terms)."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     model = CentreFaceNet(ck.get("width", 16))
     model.load_state_dict(ck["model"])
@@ -50,6 +52,7 @@ def export(checkpoint: Path, out: Path, box_scale=(1.0, 1.0, 0.0), note: str = "
                                     "heatmap": {0: "batch", 2: "gh", 3: "gw"}, "box": {0: "batch", 2: "gh", 3: "gw"}},
                       dynamo=False)
     meta = metadata(ck, box_scale, note)
+    meta.update(extra or {})
     import onnx
 
     m = onnx.load(str(out))
