@@ -208,14 +208,20 @@ def test_face_table_columns():
 # ---------------------------------------------------------------------------------------------- issue checks
 CHECKED = ("canthi", "forehead", "nose_tip", "periorbital", "mouth", "face_max")
 
-def run_sequence(frames, **cfg):
+def run_sequence(frames, on_true_face: bool = False, **cfg):
+    """[(frame, face)]: the first face, or with ``on_true_face`` the first one centred on the true face (a
+    false track may come first)."""
     from thermal_fld_ros.pipeline import Pipeline
 
     pipe = Pipeline(PipelineConfig(**cfg))
     out = []
     for fr in frames:
         res = pipe.process(from_array(fr.counts, "16UC1", pipe.frame_cfg), fr.stamp_s)
-        out.append((fr, res.faces[0] if res.faces else None))
+        faces = res.faces
+        if on_true_face:
+            centre, width = fr.landmarks[:68].mean(0), np.ptp(fr.landmarks[:68, 0])
+            faces = [f for f in faces if np.hypot(*(f.landmarks[:68].mean(0) - centre)) < 0.2 * width]
+        out.append((fr, faces[0] if faces else None))
     return out
 
 
@@ -292,27 +298,13 @@ def ict_scene():
     return ICT_SCENE
 
 
-def run_ict_sequence(frames):
-    """Like ``run_sequence``, but each frame's face is the one on the true face (a false track may come first)."""
-    from thermal_fld_ros.pipeline import Pipeline
-
-    pipe = Pipeline(PipelineConfig())
-    out = []
-    for fr in frames:
-        res = pipe.process(from_array(fr.counts, "16UC1", pipe.frame_cfg), fr.stamp_s)
-        centre = fr.landmarks[:68].mean(0)
-        near = [f for f in res.faces if np.hypot(*(f.landmarks[:68].mean(0) - centre)) < 0.2 * np.ptp(
-            fr.landmarks[:68, 0])]
-        out.append((fr, near[0] if near else None))
-    return out
-
-
 @pytest.mark.parametrize("fps", [9.0, 30.0])
 def test_ict_sequence_rate(ict_scene, fps):
     from training.data.synth.breathing import ict_breathing_sequence
 
     seed, index = ict_scene
-    out = run_ict_sequence(ict_breathing_sequence(str(ICT_MODEL), seed, fps, 18.0, index=index, truth_regions=False))
+    out = run_sequence(ict_breathing_sequence(str(ICT_MODEL), seed, fps, 18.0, index=index, truth_regions=False),
+                       on_true_face=True)
     assert sum(f is not None for _, f in out) >= 0.9 * len(out), "the bundled student lost the face"
     rates = [f.breathing.rate_bpm - fr.rate_bpm for fr, f in out
              if f is not None and f.breathing.state == BreathingState.OK]
@@ -329,7 +321,7 @@ def test_ict_sequence_regions(ict_scene):
     from training.data.synth.breathing import ict_breathing_sequence
 
     seed, index = ict_scene
-    out = run_ict_sequence(ict_breathing_sequence(str(ICT_MODEL), seed, 9.0, 18.0, index=index))
+    out = run_sequence(ict_breathing_sequence(str(ICT_MODEL), seed, 9.0, 18.0, index=index), on_true_face=True)
     worst = {r: 0.0 for r in CHECKED}
     for fr, f in out:
         assert f is not None, "the bundled student lost the face"
@@ -344,8 +336,8 @@ def test_ict_no_rate_when_the_face_turns_away(ict_scene):
     from training.data.synth.breathing import ict_breathing_sequence
 
     seed, index = ict_scene
-    out = run_ict_sequence(ict_breathing_sequence(str(ICT_MODEL), seed, 9.0, 30.0, index=index, turn_away_at_s=15.0,
-                                                  truth_regions=False))
+    out = run_sequence(ict_breathing_sequence(str(ICT_MODEL), seed, 9.0, 30.0, index=index, turn_away_at_s=15.0,
+                                              truth_regions=False), on_true_face=True)
     before = [f for fr, f in out if not fr.turned]
     after = [f for fr, f in out if fr.turned]
     assert any(f is not None and f.breathing.state == BreathingState.OK for f in before)

@@ -45,16 +45,18 @@ def read_yolo_boxes(label: Path, w: int, h: int) -> np.ndarray:
     return np.asarray(boxes, np.float64).reshape(-1, 4)
 
 
+def detector_input(array: np.ndarray, encoding: str, cfg: PipelineConfig) -> np.ndarray:
+    """The [0, 1] image the pipeline hands its detector for one raw frame (before the detector's resize):
+    ``frames.from_array`` -> ``normalise`` -> ``pipeline.detector_frame``."""
+    fcfg = cfg.frame_config()
+    ncfg = fcfg.normalise_config()
+    frame = from_array(array, encoding, fcfg)
+    return detector_frame(frame.data, frame.kind, normalise(frame.data, frame.kind, ncfg), ncfg)
+
+
 def detect_all(items, detector, cfg: PipelineConfig, max_faces: int):
     """[(name, detections)] running the runtime's frame path (bgr8 -> palette inversion -> normalise)."""
-    fcfg = cfg.frame_config()
-    out = []
-    for name, img, _ in items:
-        frame = from_array(img, "bgr8", fcfg)
-        frame01 = normalise(frame.data, frame.kind, fcfg.normalise_config())
-        out.append((name, detector.detect(detector_frame(frame.data, frame.kind, frame01,
-                                                         fcfg.normalise_config()), max_faces)))
-    return out
+    return [(name, detector.detect(detector_input(img, "bgr8", cfg), max_faces)) for name, img, _ in items]
 
 
 def evaluate(items, detections, iou_thr: float = 0.5):

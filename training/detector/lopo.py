@@ -25,7 +25,7 @@ import numpy as np
 
 from thermal_fld_ros.config import PipelineConfig
 from thermal_fld_ros.detector import Detection, make_detector
-from training.detection_eval import detect_all, load_dataset
+from training.detection_eval import detect_all, evaluate, load_dataset
 
 from .evaluate import apply_box_scale, fit_box_scale, participant, pool
 from .export import export
@@ -112,8 +112,6 @@ def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float
         print(f"fold {g}: {len(test)} frames held out, {steps} steps, trained {t_train:.0f} s, "
               f"wall {time.time() - t0:.0f} s", flush=True)
     held_items, raw, cal, per_raw, per_cal = [], [], [], {}, {}
-    from training.detection_eval import evaluate
-
     for g in groups(real):
         f = out / f"fold_{g}" / "dets.json"
         if not f.is_file():

@@ -1,7 +1,7 @@
 """Real Chips Thermal Face frames as detector training patches (the separate ``detector_chips`` model).
 
-Each frame is read and converted by the runtime's own code (``FileSource`` -> ``frames.from_array`` ->
-``normalise`` -> ``pipeline.detector_frame``), so the network trains on exactly the [0, 1] image the
+Each frame is read and converted by the runtime's own code (``FileSource`` -> ``training.detection_eval.detector_input``:
+``frames.from_array`` -> ``normalise`` -> ``pipeline.detector_frame``), so the network trains on exactly the [0, 1] image the
 runtime's CentreFace detector receives for that bgr8 false-colour frame; boxes are the Chips YOLO labels.
 Patches are cut at the runtime's input scale (the detector upsamples a frame to a long side of 320)
 with augmentation suited to real frames: scale jitter biased towards small faces (76 % of the real
@@ -21,23 +21,12 @@ import numpy as np
 
 from thermal_fld_ros.config import PipelineConfig
 from thermal_fld_ros.file_source import FileSource
-from thermal_fld_ros.frames import from_array
-from thermal_fld_ros.normalise import normalise
-from thermal_fld_ros.pipeline import detector_frame
-from training.detection_eval import read_yolo_boxes
+from training.detection_eval import detector_input, read_yolo_boxes
 
 from .evaluate import participant
 
 RealItem = Tuple[str, np.ndarray, np.ndarray]  # (stem, detector input float32 (H, W) in [0, 1], boxes (K, 4))
 RUNTIME_LONG_SIDE = 320  # CentreFaceDetector's default input long side (the metadata's long_side)
-
-
-def runtime_input(array: np.ndarray, encoding: str, cfg: PipelineConfig | None = None) -> np.ndarray:
-    """The [0, 1] image the pipeline hands its detector for one raw frame (before the detector's resize)."""
-    fcfg = (cfg or PipelineConfig()).frame_config()
-    ncfg = fcfg.normalise_config()
-    frame = from_array(array, encoding, fcfg)
-    return detector_frame(frame.data, frame.kind, normalise(frame.data, frame.kind, ncfg), ncfg)
 
 
 def load_real(root, cfg: PipelineConfig | None = None, only: Sequence[str] = ()) -> List[RealItem]:
@@ -50,7 +39,7 @@ def load_real(root, cfg: PipelineConfig | None = None, only: Sequence[str] = ())
         if sf.array is None:
             print(f"skipping {sf.name}: {sf.issue.message if sf.issue else 'unreadable'}")
             continue
-        x = runtime_input(sf.array, sf.encoding, cfg)
+        x = detector_input(sf.array, sf.encoding, cfg or PipelineConfig())
         stem = Path(sf.name).stem
         h, w = x.shape
         out.append((stem, x, read_yolo_boxes(root / "annotations_yolo_format" / f"{stem}.txt", w, h)

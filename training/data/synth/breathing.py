@@ -21,7 +21,7 @@ landmarks cost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -55,12 +55,7 @@ def find_scene(seed: int, ypr=(0.0, 0.0, 0.0), min_face_px: float = 45.0, start:
         faces = s.annotation["faces"]
         if len(faces) != 1:
             continue
-        pts = np.asarray(faces[0]["landmarks"], np.float64)
-        w, h = s.annotation["width"], s.annotation["height"]
-        width = pts[:68, 0].max() - pts[:68, 0].min()
-        margin = 0.3 * width
-        if width >= min_face_px and pts[:, 0].min() > margin and pts[:, 0].max() < w - margin \
-                and pts[:, 1].min() > margin and pts[:, 1].max() < h - margin:
+        if whole_face_in_frame(np.asarray(faces[0]["landmarks"], np.float64), s.annotation, min_face_px):
             return index
     raise RuntimeError(f"no scene with one whole face >= {min_face_px} px in {tries} samples of seed {seed}")
 
@@ -114,13 +109,18 @@ def breathing_sequence(seed: int, fps: float, duration_s: float, rate_bpm: float
         clean = scene.temperature + np.float32(amplitude_c * np.sin(2 * np.pi * rate_bpm / 60.0 * t + phase)) \
             * blobs[id(scene)]
         noisy = clean + rng.normal(0, noise_c, clean.shape).astype(np.float32)
-        regions: Dict[str, float] = {}
-        if truth_regions:
-            geo = thermometer.geometry(scene.landmarks, None)
-            if geo is not None:
-                for region, reading in thermometer.read(clean, True, geo).readings.items():
-                    regions[region.value] = reading.temperature_c
+        regions = true_regions(thermometer, clean, scene.landmarks) if truth_regions else {}
         yield BreathingFrame(to_counts(noisy), t, float(rate_bpm), bool(away), scene.landmarks, regions)
+
+
+def true_regions(thermometer, temperature: np.ndarray, landmarks: np.ndarray) -> Dict[str, float]:
+    """Each region's reading with the runtime's own regions at the true landmarks (what a perfect landmark
+    model would read from ``temperature``)."""
+    geo = thermometer.geometry(landmarks, None)
+    if geo is None:
+        return {}
+    return {region.value: reading.temperature_c for region, reading in
+            thermometer.read(temperature, True, geo).readings.items()}
 
 
 def frames_list(*args, **kwargs) -> List[BreathingFrame]:
@@ -132,18 +132,16 @@ def ict_sequence_options(face_model: str) -> SynthOptions:
     return SynthOptions(face_model=face_model, mode="sequences", max_faces=1, glasses_prob=0.0)
 
 
-def find_ict_scene(face_model: str, seed: int, min_face_px: float = 45.0, start: int = 0, tries: int = 200,
-                   accept: Optional[Callable] = None) -> int:
-    """Index of the first ICT sequence of ``seed`` with one whole frontal face at least ``min_face_px`` wide
-    (and, with ``accept``, whose first frame ``accept(sample)`` takes: e.g. one the detector finds)."""
+def find_ict_scene(face_model: str, seed: int, min_face_px: float = 45.0, start: int = 0, tries: int = 200) -> int:
+    """Index of the first ICT sequence of ``seed`` with one whole frontal face at least ``min_face_px`` wide."""
     from training.data.synth.ict.scene import render_sequence
 
     opts = ict_sequence_options(face_model)
     for index in range(start, start + tries):
         s = render_sequence(index, seed, opts, 1, ypr=(0.0, 0.0, 0.0))[0]
         faces = s.annotation["faces"]
-        pts = np.asarray(faces[0]["landmarks"], np.float64) if len(faces) == 1 else None
-        if pts is not None and whole_face_in_frame(pts, s.annotation, min_face_px) and (accept is None or accept(s)):
+        if len(faces) == 1 and whole_face_in_frame(np.asarray(faces[0]["landmarks"], np.float64), s.annotation,
+                                                   min_face_px):
             return index
     raise RuntimeError(f"no ICT sequence with one whole face >= {min_face_px} px in {tries} of seed {seed}")
 
@@ -178,11 +176,6 @@ def ict_breathing_sequence(face_model: str, seed: int, fps: float, duration_s: f
             raise RuntimeError(f"ICT sequence {seed}:{index} lost its face at frame {i}")
         f = a["faces"][0]
         pts = np.asarray(f["landmarks"], np.float64)
-        regions: Dict[str, float] = {}
-        if truth_regions:
-            geo = thermometer.geometry(pts, None)
-            if geo is not None:
-                for region, reading in thermometer.read(s.temperature, True, geo).readings.items():
-                    regions[region.value] = reading.temperature_c
+        regions = true_regions(thermometer, s.temperature, pts) if truth_regions else {}
         yield BreathingFrame(s.thermal_counts, float(a["time_s"]), float(f["breathing_rate_bpm"]), i >= turn, pts,
                              regions)
