@@ -220,7 +220,8 @@ def run_node(seqs, cfg_over: dict, fps: float) -> Dict[str, List[List[Published]
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(PointCloud2, f"{ns}/faces", on_faces, qos)
     pub = node.create_publisher(Image, f"{ns}/image", qos)
-    threading.Thread(target=ex.spin, daemon=True).start()
+    spinner = threading.Thread(target=ex.spin, daemon=True)
+    spinner.start()
     out = {}
     try:
         deadline = time.monotonic() + 60
@@ -256,6 +257,7 @@ def run_node(seqs, cfg_over: dict, fps: float) -> Dict[str, List[List[Published]
         except subprocess.TimeoutExpired:
             proc.kill()
         ex.shutdown(timeout_sec=2.0)
+        spinner.join(timeout=5.0)  # a spin thread alive at exit aborts the interpreter ("terminate called")
         node.destroy_node()
         rclpy.try_shutdown()
     return out

@@ -21,6 +21,7 @@ limits or are NaN/inf.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -176,6 +177,9 @@ class Thermometer:
         self._down = np.asarray(downs)[:, None]
         self._disc = np.stack(discs)
         self._nose, self._core = own[30], np.array([own[i] for i in range(17, 48)])
+        # each region's vertices are one contiguous run (added region by region): one reduceat boxes them all
+        self._box_regions = list(self._slices)
+        self._box_starts = np.array([self._slices[r][0].start for r in self._box_regions])
 
     # ------------------------------------------------------------------ geometry
     def geometry(self, landmarks: np.ndarray, pose: Optional[HeadPose]) -> Optional[FaceGeometry]:
@@ -212,51 +216,65 @@ class Thermometer:
                                False)
         if geo is None:
             return FaceThermal({r: RegionReading(float("nan"), RegionQuality.NOT_VISIBLE) for r in REGIONS}, True)
-        label, window = self._label_window(data, geo)
-        nlab = len(_DRAW_ORDER) + 1
-        hull = (label > 0).view(np.uint8)  # every labelled pixel: the face hull and the regions
-        n_face = cv2.countNonZero(hull) if hull.size else 0
-        inner = label > 1  # the regions other than the hull (a few hundred pixels)
-        lab_in = label[inner]
-        val_in = window[inner].astype(np.float64)
-        counts = np.bincount(lab_in, minlength=nlab)
-        counts[1] = n_face
-        sums = np.bincount(lab_in, weights=val_in, minlength=nlab)
+        label, window, origin = self._label_window(data, geo)
+        n_face = cv2.countNonZero(label) if label.size else 0  # every labelled pixel: the face hull
         lo, hi = saturation if saturation is not None else (-np.inf, np.inf)
-        vmax, sat = float("nan"), None
+        vmax, bad = float("nan"), None
         if n_face:
-            vmin, vmax = cv2.minMaxLoc(window, hull)[:2]
-            finite = np.isfinite(cv2.mean(window, hull)[0])  # NaN/inf anywhere on the face make the mean so
+            vmin, vmax = cv2.minMaxLoc(window, label)[:2]
+            finite = np.isfinite(cv2.sumElems(window)[0])  # NaN/inf anywhere in the window make the sum so
             if not (finite and lo < vmin and vmax < hi):
                 bad = ~((window > lo) & (window < hi)) & (label > 0)  # NaN compares False: bad
-                sat = np.bincount(label[bad], minlength=nlab)
-                sat[1] = int(bad.sum())
+        boxes = self._region_boxes(geo, origin, label.shape)
         readings: Dict[Region, RegionReading] = {}
         for region in REGIONS:
             if region not in geo.polygons or not self._visible(region, geo):
                 readings[region] = RegionReading(float("nan"), RegionQuality.NOT_VISIBLE)
                 continue
             k = _LABEL[region]
-            n = int(counts[k])
+            if region is Region.FACE_MAX:
+                n, sel, sub = n_face, label, (slice(None), slice(None))
+            else:  # only the region's own box is scanned: a large face costs little more than a small one
+                y0, y1, x0, x1 = boxes[region]
+                sub = (slice(y0, y1), slice(x0, x1))
+                sel = (label[sub] == k).view(np.uint8)
+                n = cv2.countNonZero(sel) if sel.size else 0
             if n < self.min_pixels:
                 readings[region] = RegionReading(float("nan"), RegionQuality.TOO_FEW_PIXELS, n)
                 continue
-            if sat is not None and sat[k] > 0:
+            if bad is not None and bad[sub][sel > 0].any():
                 readings[region] = RegionReading(float("nan"), RegionQuality.SATURATED, n)
                 continue
             if region is Region.FACE_MAX:
                 t = float(vmax)
             elif region is Region.CANTHI:
-                v = val_in[lab_in == k]
                 m = min(CANTHUS_HOTTEST, n)
-                t = float(np.partition(v, n - m)[n - m:].mean())
+                vals = window[sub][sel > 0]
+                t = float(np.partition(vals, n - m)[n - m:].astype(np.float64).mean())
             elif region is Region.FOREHEAD:
-                v = val_in[lab_in == k]
-                t = float(np.partition(v, n // 2)[n // 2])  # median (upper for even n; np.median is slow)
+                vals = window[sub][sel > 0]
+                t = float(np.partition(vals, n // 2)[n // 2])  # median (upper for even n; np.median is slow)
             else:
-                t = float(sums[k]) / n
+                t = float(cv2.mean(window[sub], sel)[0])
             readings[region] = RegionReading(t, RegionQuality.OK, n)
         return FaceThermal(readings, True)
+
+    def _region_boxes(self, geo: FaceGeometry, origin: Tuple[int, int],
+                      shape: Tuple[int, int]) -> Dict[Region, Tuple[int, int, int, int]]:
+        """Per region, the label window's (y0, y1, x0, x1) that can hold its pixels (vertex box, 1 px wider).
+
+        Plain Python on a dozen numbers: numpy's per-call cost would exceed the work here.
+        """
+        lo = np.minimum.reduceat(geo.vertices, self._box_starts).tolist()
+        hi = np.maximum.reduceat(geo.vertices, self._box_starts).tolist()
+        ox, oy = origin
+        h, w = shape
+        boxes = {}
+        for region, (lx, ly), (hx, hy) in zip(self._box_regions, lo, hi):
+            y0 = min(max(math.floor(ly - oy) - 1, 0), h)
+            x0 = min(max(math.floor(lx - ox) - 1, 0), w)
+            boxes[region] = (y0, min(max(math.ceil(hy - oy) + 2, y0), h), x0, min(max(math.ceil(hx - ox) + 2, x0), w))
+        return boxes
 
     @staticmethod
     def _visible(region: Region, geo: FaceGeometry) -> bool:
@@ -266,11 +284,11 @@ class Thermometer:
         return not (geo.pitch_deg < lo or geo.pitch_deg > hi)  # NaN pitch (no pose): no pitch limit
 
     @staticmethod
-    def _label_window(data: np.ndarray, geo: FaceGeometry) -> Tuple[np.ndarray, np.ndarray]:
-        """(region label per pixel, frame values) of the face's bounding window.
+    def _label_window(data: np.ndarray, geo: FaceGeometry) -> Tuple[np.ndarray, np.ndarray, Tuple[int, int]]:
+        """(region label per pixel, frame values, window origin x, y) of the face's bounding window.
 
-        Regions are drawn in ``_DRAW_ORDER`` into one label image (later ones win where they overlap), so
-        all region sums come from one bincount: the face hull (label of FACE_MAX) is every labelled pixel.
+        Regions are drawn in ``_DRAW_ORDER`` into one label image (later ones win where they overlap):
+        the face hull (label of FACE_MAX) is every labelled pixel, and each region reads its own label.
         """
         h, w = data.shape
         lo, hi = geo.vertices.min(0), geo.vertices.max(0)
@@ -283,7 +301,7 @@ class Thermometer:
                 sls = geo.slices.get(region)
                 if sls:
                     cv2.fillPoly(label, [fixed[sl] for sl in sls], k, lineType=cv2.LINE_8, shift=_SHIFT)
-        return label, data[y0:y1, x0:x1]
+        return label, data[y0:y1, x0:x1], (x0, y0)
 
 
 class ThermalReadout:

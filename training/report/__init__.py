@@ -41,6 +41,8 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
     model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
     real = real_landmark_figures(REAL, model)
     abl = ablation_figures(ablation_dir) if ablation_dir else None
+    if abl is None and ablation_dir:
+        abl = carried_ablation(out_md.parent / "results.json")
     rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
           "mediapipe": mediapipe_figures(model), "experiments": experiment_figures(experiments or [])}
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,20 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
         {"synthetic": syn, "detector": det, "real_landmarks": real, "ablation": abl, "real": rx}, indent=1, default=float),
         encoding="utf-8")
     return out_md
+
+
+def carried_ablation(previous: Path) -> Optional[dict]:
+    """The ablation of the previous report when its run directory is gone (a fresh checkout).
+
+    The ablation has its own recipe (``training/configs/ablation.yaml``), independent of the bundled
+    model's run, so retraining the bundled model does not invalidate it; the table says it was carried.
+    """
+    if not previous.is_file():
+        return None
+    abl = json.loads(previous.read_text(encoding="utf-8")).get("ablation")
+    if abl:
+        abl.setdefault("carried_from", f"{previous.as_posix()} (an earlier `ablate` run; its run directory is absent)")
+    return abl
 
 
 def _cmd(args: argparse.Namespace) -> int:

@@ -77,7 +77,8 @@ def render_markdown(syn, det, real, abl, img_rel: str, rx=None) -> str:
               f"{', '.join(str(v) for v in seeds)} (`python -m training ablate --config training/configs/ablation.yaml "
               f"--out runs/ablation --seeds {','.join(str(v) for v in seeds)}`). Mean +- standard deviation over "
               "seeds. The KTL rows change only the thermal teacher, so its NME is their primary readout; the "
-              "student-from-scratch row is read on the student. Verdict rule: " + abl.get("rule", "") + ".", "",
+              "student-from-scratch row is read on the student. Verdict rule: " + abl.get("rule", "") + "."
+              + (f" Carried from {abl['carried_from']}." if abl.get("carried_from") else ""), "",
               "| variant | thermal teacher NME | student NME | seeds | verdict vs full (primary readout) |",
               "|---|---|---|---|---|"]
         for name, row in abl["variants"].items():
