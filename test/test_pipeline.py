@@ -379,3 +379,23 @@ def test_sidecar_problems(tmp_path, model_path):
     (tmp_path / "s.json").write_text("{not json")
     with pytest.raises(ModelError, match="s.json: not valid JSON"):
         Pipeline(PipelineConfig(model_path=str(p)))
+
+
+def test_every_track_is_re_cropped_on_detector_frames_only(model_path):
+    """Detector frame: one batched call for all tracks, then one re-crop call; between detector runs one call."""
+    pipe = make_pipeline(model_path, detection_interval=3)
+    calls = []
+    real_run = pipe.model.run
+
+    def counted(batch):
+        calls.append(len(batch))
+        return real_run(batch)
+
+    pipe.model.run = counted
+    per_frame = []
+    for i in range(7):
+        calls.clear()
+        r = pipe.process_array(thermal_frame(faces=[(90, 100, 24, 0), (235, 120, 30, 0)], seed=i), "32FC1", i / 30.0)
+        assert len(r.faces) == 2, r.warnings
+        per_frame.append((r.detector_ran, list(calls)))
+    assert per_frame == [(i % 3 == 0, [2, 2] if i % 3 == 0 else [2]) for i in range(7)]

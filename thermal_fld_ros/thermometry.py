@@ -296,7 +296,7 @@ class Thermometer:
         x1, y1 = max(min(int(hi[0]) + 2, w), x0), max(min(int(hi[1]) + 2, h), y0)
         label = np.zeros((y1 - y0, x1 - x0), np.uint8)
         if label.size:
-            fixed = ((geo.vertices - np.array([x0, y0], np.float64)) * (1 << _SHIFT) + 0.5).astype(np.int32)
+            fixed = np.floor((geo.vertices - np.array([x0, y0], np.float64)) * (1 << _SHIFT) + 0.5).astype(np.int32)
             for k, region in enumerate(_DRAW_ORDER, 1):
                 sls = geo.slices.get(region)
                 if sls:
