@@ -110,13 +110,17 @@ def saturation_limits(encoding: str, cfg: FrameConfig) -> Optional[Tuple[float, 
 class FaceGeometry:
     """The face's own axes in the image: what the regions are placed with."""
 
-    polygons: Dict[Region, List[np.ndarray]]  # (K, 2) pixel polygons per region
-    vertices: np.ndarray  # (V, 2) every polygon vertex; polygons are views of it through ``slices``
+    vertices: np.ndarray  # (V, 2) every polygon vertex; a region's polygons are its ``slices`` of it
     slices: Dict[Region, List[slice]]
     nose_tip: np.ndarray
     iod_px: float
     yaw_deg: float  # from the pose, or the rough landmark estimate
     pitch_deg: float  # NaN without pose
+
+    @property
+    def polygons(self) -> Dict[Region, List[np.ndarray]]:
+        """(K, 2) pixel polygons per region (views of ``vertices``; built on demand, not per face)."""
+        return {r: [self.vertices[sl] for sl in sls] for r, sls in self.slices.items()}
 
 
 class Thermometer:
@@ -178,6 +182,8 @@ class Thermometer:
         self._disc = np.stack(discs)
         self._nose, self._core = own[30], np.array([own[i] for i in range(17, 48)])
         # each region's vertices are one contiguous run (added region by region): one reduceat boxes them all
+        assert all(a.stop == b.start for sls in self._slices.values() for a, b in zip(sls, sls[1:])), \
+            "a region's polygons must be added one after another (Thermometer._region_boxes)"
         self._box_regions = list(self._slices)
         self._box_starts = np.array([self._slices[r][0].start for r in self._box_regions])
 
@@ -198,14 +204,13 @@ class Thermometer:
         verts = self._A @ p + self._down * down + self._disc * iod
         if not np.isfinite(verts).all():
             return None
-        polys = {r: [verts[sl] for sl in sls] for r, sls in self._slices.items()}
         nose = p[self._nose]
         if pose is not None:
             yaw, pitch = float(pose.yaw_pitch_roll_deg[0]), float(pose.yaw_pitch_roll_deg[1])
         else:  # the nose tip's offset from the eyes' midpoint along the eye line, as a rough yaw
             off = float((nose - 0.5 * (eyes[0] + eyes[1])) @ ex) / (iod * iod)
             yaw, pitch = float(np.degrees(np.arcsin(min(max(2.0 * off, -1.0), 1.0)))), float("nan")
-        return FaceGeometry(polys, verts, self._slices, nose.copy(), iod, yaw, pitch)
+        return FaceGeometry(verts, self._slices, nose.copy(), iod, yaw, pitch)
 
     # ------------------------------------------------------------------ readings
     def read(self, data: np.ndarray, radiometric: bool, geo: Optional[FaceGeometry],
@@ -228,7 +233,7 @@ class Thermometer:
         boxes = self._region_boxes(geo, origin, label.shape)
         readings: Dict[Region, RegionReading] = {}
         for region in REGIONS:
-            if region not in geo.polygons or not self._visible(region, geo):
+            if region not in geo.slices or not self._visible(region, geo):
                 readings[region] = RegionReading(float("nan"), RegionQuality.NOT_VISIBLE)
                 continue
             k = _LABEL[region]
