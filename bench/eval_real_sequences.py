@@ -162,10 +162,10 @@ def run_pipeline(seqs, cfg_over: dict, fps: float, one_by_one: bool) -> Dict[str
     out = {}
     for k, (name, items) in enumerate(seqs.items()):
         res = []
-        for i, (_, img, _) in enumerate(items):
+        for i, it in enumerate(items):
             if one_by_one:
                 pipe.reset()
-            r = pipe.process_array(img, "bgr8", stamp(k, i, fps))
+            r = pipe.process_array(it.image, it.encoding, stamp(k, i, fps))
             res.append([Published(f.track_id, np.asarray(f.box)) for f in r.faces])
         out[name] = res
     return out
@@ -234,8 +234,8 @@ def run_node(seqs, cfg_over: dict, fps: float) -> Dict[str, List[List[Published]
         lost = 0
         for k, (name, items) in enumerate(seqs.items()):
             res = []
-            for i, (_, img, _) in enumerate(items):
-                msg = array_to_image(np.ascontiguousarray(img), "bgr8")
+            for i, it in enumerate(items):
+                msg = array_to_image(np.ascontiguousarray(it.image), it.encoding)
                 t = stamp(k, i, fps)
                 msg.header.frame_id = "thermal_optical"
                 msg.header.stamp.sec, msg.header.stamp.nanosec = int(t), int(round((t % 1) * 1e9)) % 10 ** 9

@@ -34,16 +34,17 @@ from thermal_fld_ros.detector import (  # noqa: E402
 )
 from thermal_fld_ros.frames import from_array  # noqa: E402
 from thermal_fld_ros.normalise import normalise  # noqa: E402
+from training.detection_eval import BoxedFrame  # noqa: E402
 
 
 def mirrored(items):
     """Left-right mirrored copies (faces are near-symmetric): doubles the fitting data."""
     out = []
-    for name, img, gt in items:
-        w = img.shape[1]
-        g = gt.copy()
-        g[:, [0, 2]] = w - gt[:, [2, 0]]
-        out.append((name, np.ascontiguousarray(img[:, ::-1]), g))
+    for it in items:
+        w = it.image.shape[1]
+        g = it.boxes.copy()
+        g[:, [0, 2]] = w - it.boxes[:, [2, 0]]
+        out.append(BoxedFrame(it.name, np.ascontiguousarray(it.image[:, ::-1]), g))
     return out
 
 
@@ -51,8 +52,9 @@ def collect(items, det: ThermalBlobDetector, cfg: PipelineConfig):
     """Per image: features (K, F), candidate boxes (K, 4), best IoU (K,), box targets (K, 4)."""
     fcfg = cfg.frame_config()
     out = []
-    for _, img, gt in items:
-        frame = from_array(img, "bgr8", fcfg)
+    for it in items:
+        gt = it.boxes
+        frame = from_array(it.image, it.encoding, fcfg)
         f01 = normalise(frame.data, frame.kind, fcfg.normalise_config())
         work, s = det.prepare(f01)
         feats, discs = det.candidates(work, s)

@@ -1,18 +1,20 @@
 """Face-detector accuracy on frames with face boxes: the Chips Thermal Face reader, greedy matching, AP.
 
-Shared by ``bench/eval_detector.py`` (prints it), ``bench/fit_detector.py`` and ``python -m training report``
-(the library never loads a bench script). Images are false-colour JPEGs read through the runtime's palette
-inversion exactly as a bgr8 stream would be.
+Shared by ``bench/eval_detector.py`` (prints it), ``bench/fit_detector.py``, the detector's training on real
+frames (``training/detector/real.py``) and ``python -m training report`` (the library never loads a bench
+script). Frames are read by the runtime's own file reader (``FileSource``: false-colour JPEGs come as bgr8)
+and seen through the runtime's palette inversion exactly as a stream of that encoding would be.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List, NamedTuple, Sequence
 
-import cv2
 import numpy as np
 
 from thermal_fld_ros.config import PipelineConfig
 from thermal_fld_ros.detector import box_iou
+from thermal_fld_ros.file_source import FileSource, with_encoding
 from thermal_fld_ros.frames import from_array
 from thermal_fld_ros.normalise import normalise
 from thermal_fld_ros.pipeline import detector_frame
@@ -20,16 +22,34 @@ from thermal_fld_ros.pipeline import detector_frame
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_thermal" / "chips_thermal_face"
 
 
-def load_dataset(data_dir: Path):
-    """[(name, bgr uint8 image, gt boxes (K, 4) x0 y0 x1 y1 pixels)] from images/ + annotations_yolo_format/."""
+class BoxedFrame(NamedTuple):
+    """One labelled frame: file stem, the array as ``FileSource`` read it, true face boxes (K, 4) x0 y0 x1 y1."""
+
+    name: str
+    image: np.ndarray
+    boxes: np.ndarray
+
+    @property
+    def encoding(self) -> str:
+        """The frame's ROS encoding by ``FileSource``'s rules (bgr8 for the Chips false-colour JPEGs)."""
+        return with_encoding(self.image)[1]
+
+
+def load_dataset(data_dir: Path, only: Sequence[str] = ()) -> List[BoxedFrame]:
+    """Every readable frame of ``data_dir/images`` in file-name order (or the ``<stem>.jpeg`` of each stem in
+    ``only``) with its ``annotations_yolo_format`` boxes; an unreadable file is skipped with one line."""
+    data_dir = Path(data_dir)
+    images = data_dir / "images"
+    sources = [FileSource(images / f"{s}.jpeg") for s in only] if only else [FileSource(images)]
     items = []
-    for img_path in sorted((data_dir / "images").glob("*.jpeg")):
-        img = cv2.imread(str(img_path))
-        if img is None:
+    for sf in (f for src in sources for f in src.frames()):
+        if sf.array is None:
+            print(f"skipping {sf.name}: {sf.issue.message if sf.issue else 'unreadable'}")
             continue
-        h, w = img.shape[:2]
-        label = data_dir / "annotations_yolo_format" / (img_path.stem + ".txt")
-        items.append((img_path.stem, img, read_yolo_boxes(label, w, h)))
+        stem = Path(sf.name).stem
+        h, w = sf.array.shape[:2]
+        items.append(BoxedFrame(stem, sf.array, read_yolo_boxes(data_dir / "annotations_yolo_format" / f"{stem}.txt",
+                                                                 w, h)))
     return items
 
 
@@ -54,9 +74,9 @@ def detector_input(array: np.ndarray, encoding: str, cfg: PipelineConfig) -> np.
     return detector_frame(frame.data, frame.kind, normalise(frame.data, frame.kind, ncfg), ncfg)
 
 
-def detect_all(items, detector, cfg: PipelineConfig, max_faces: int):
+def detect_all(items: Sequence[BoxedFrame], detector, cfg: PipelineConfig, max_faces: int):
     """[(name, detections)] running the runtime's frame path (bgr8 -> palette inversion -> normalise)."""
-    return [(name, detector.detect(detector_input(img, "bgr8", cfg), max_faces)) for name, img, _ in items]
+    return [(it.name, detector.detect(detector_input(it.image, it.encoding, cfg), max_faces)) for it in items]
 
 
 def evaluate(items, detections, iou_thr: float = 0.5):

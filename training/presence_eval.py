@@ -48,8 +48,9 @@ def presence_crops(items, input_size, seed: int = 0, per_face: int = 2) -> Tuple
     fcfg = PipelineConfig().frame_config()
     rng = np.random.default_rng(seed)
     faces, negatives, kinds = [], [], []
-    for _, img, boxes in items:
-        frame = from_array(img, "bgr8", fcfg)
+    for it in items:
+        boxes = it.boxes
+        frame = from_array(it.image, it.encoding, fcfg)
         frame01 = normalise(frame.data, frame.kind, fcfg.normalise_config())
         for box in boxes:
             faces.append(warp(frame01, crop_matrix(box, input_size, scale=CROP_SCALE), input_size))

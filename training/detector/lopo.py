@@ -29,7 +29,7 @@ from training.detection_eval import detect_all, evaluate, load_dataset
 
 from .evaluate import apply_box_scale, fit_box_scale, participant, pool
 from .export import export
-from .real import groups, load_real
+from .real import detector_items, groups
 from .train import train
 
 CHIPS_TERMS = ("Chips Thermal Face Dataset (FLIR Lepton 3.5, 8 participants; redistributed in "
@@ -85,9 +85,8 @@ def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = PipelineConfig()
-    real = load_real(real_root, cfg)
-    items = load_dataset(Path(real_root))  # (name, bgr uint8, boxes): what detect_all feeds the runtime
-    assert [n for n, _, _ in items] == [n for n, _, _ in real], "loader and evaluator disagree on the frames"
+    items = load_dataset(Path(real_root))  # frames as read: what detect_all feeds the runtime
+    real = detector_items(items, cfg)  # the same frames as the detector sees them: what training cuts
     folds = [g for g in groups(real) if not only or g in only]
     timing = {}
     for g in folds:

@@ -1,8 +1,9 @@
 """Real Chips Thermal Face frames as detector training patches (the separate ``detector_chips`` model).
 
-Each frame is read and converted by the runtime's own code (``FileSource`` -> ``training.detection_eval.detector_input``:
-``frames.from_array`` -> ``normalise`` -> ``pipeline.detector_frame``), so the network trains on exactly the [0, 1] image the
-runtime's CentreFace detector receives for that bgr8 false-colour frame; boxes are the Chips YOLO labels.
+Each frame is read and converted by the runtime's own code (``training.detection_eval.load_dataset``: ``FileSource``,
+then ``detector_input``: ``frames.from_array`` -> ``normalise`` -> ``pipeline.detector_frame``), so the network
+trains on exactly the [0, 1] image the runtime's CentreFace detector receives for that bgr8 false-colour frame;
+boxes are the Chips YOLO labels.
 Patches are cut at the runtime's input scale (the detector upsamples a frame to a long side of 320)
 with augmentation suited to real frames: scale jitter biased towards small faces (76 % of the real
 Lepton faces are under 20 px), translation, horizontal flip, gamma/contrast/brightness, blur, noise.
@@ -20,8 +21,7 @@ import cv2
 import numpy as np
 
 from thermal_fld_ros.config import PipelineConfig
-from thermal_fld_ros.file_source import FileSource
-from training.detection_eval import detector_input, read_yolo_boxes
+from training.detection_eval import BoxedFrame, detector_input, load_dataset
 
 from .evaluate import participant
 
@@ -30,21 +30,14 @@ RUNTIME_LONG_SIDE = 320  # CentreFaceDetector's default input long side (the met
 
 
 def load_real(root, cfg: PipelineConfig | None = None, only: Sequence[str] = ()) -> List[RealItem]:
-    """Every readable frame of ``root/images`` (or just the stems in ``only``) with its
-    ``root/annotations_yolo_format`` boxes, in file-name order."""
-    root = Path(root)
-    out = []
-    sources = [FileSource(root / "images" / f"{s}.jpeg") for s in only] if only else [FileSource(root / "images")]
-    for sf in (f for src in sources for f in src.frames()):
-        if sf.array is None:
-            print(f"skipping {sf.name}: {sf.issue.message if sf.issue else 'unreadable'}")
-            continue
-        x = detector_input(sf.array, sf.encoding, cfg or PipelineConfig())
-        stem = Path(sf.name).stem
-        h, w = x.shape
-        out.append((stem, x, read_yolo_boxes(root / "annotations_yolo_format" / f"{stem}.txt", w, h)
-                    .astype(np.float32)))
-    return out
+    """The detector input of every frame ``load_dataset`` reads from ``root`` (or just the stems in ``only``)."""
+    return detector_items(load_dataset(Path(root), only), cfg)
+
+
+def detector_items(items: Sequence[BoxedFrame], cfg: PipelineConfig | None = None) -> List[RealItem]:
+    """(stem, the runtime detector's input image, boxes) of labelled frames."""
+    cfg = cfg or PipelineConfig()
+    return [(it.name, detector_input(it.image, it.encoding, cfg), it.boxes.astype(np.float32)) for it in items]
 
 
 def groups(items: Sequence[RealItem]) -> List[str]:
