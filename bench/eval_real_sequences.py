@@ -20,6 +20,8 @@ one, so the stamp policy (a jump back > 2 s is a new stream) resets the tracks b
     .venv/bin/python bench/eval_real_sequences.py --rules off     # the tracker without its bounds (before)
     .venv/bin/python bench/eval_real_sequences.py --one-by-one    # every frame alone (as the CLI on files)
     .venv/bin/python bench/eval_real_sequences.py --node          # the real node over DDS
+    .venv/bin/python bench/eval_real_sequences.py -p detector=centreface -p detection_threshold=0.37 \
+        --fold-models runs/det_lopo_mix   # each participant with the detector trained without them
 """
 from __future__ import annotations
 
@@ -154,13 +156,25 @@ def score_sequence(items, published: List[List[Published]]) -> Score:
     return s
 
 
-def run_pipeline(seqs, cfg_over: dict, fps: float, one_by_one: bool) -> Dict[str, List[List[Published]]]:
+def fold_model(fold_dir: Path, name: str) -> Path:
+    """The LOPO fold's detector that never saw participant ``name`` (``training detector lopo`` layout)."""
+    path = fold_dir / f"fold_{name}" / "detector.onnx"
+    if not path.is_file():
+        raise SystemExit(f"no fold model for sequence {name!r} at {path}: run `python -m training detector lopo "
+                         f"--out {fold_dir}` first")
+    return path
+
+
+def run_pipeline(seqs, cfg_over: dict, fps: float, one_by_one: bool,
+                 fold_dir: Path = None) -> Dict[str, List[List[Published]]]:
     from thermal_fld_ros.config import PipelineConfig
     from thermal_fld_ros.pipeline import Pipeline
 
     pipe = Pipeline(PipelineConfig.from_dict(cfg_over))
     out = {}
     for k, (name, items) in enumerate(seqs.items()):
+        if fold_dir is not None:  # out of sample: this participant's frames never trained the detector
+            pipe = Pipeline(PipelineConfig.from_dict(dict(cfg_over, detector_model_path=str(fold_model(fold_dir, name)))))
         res = []
         for i, it in enumerate(items):
             if one_by_one:
@@ -271,6 +285,9 @@ def main(argv=None) -> int:
                     help="off: the tracker without presence/size/confirmation bounds (the behaviour before them)")
     ap.add_argument("--one-by-one", action="store_true", help="reset the tracks before every frame (pipeline only)")
     ap.add_argument("--node", action="store_true", help="play through the real node over DDS (localhost)")
+    ap.add_argument("--fold-models", type=Path, default=None, metavar="DIR",
+                    help="a `training detector lopo --out DIR`: play each participant with the fold model trained "
+                         "without them (pipeline only; give -p detector=centreface)")
     ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                     help="pipeline parameter override (YAML value), e.g. -p detection_interval=5")
     a = ap.parse_args(argv)
@@ -284,12 +301,17 @@ def main(argv=None) -> int:
         k, _, v = p.partition("=")
         over[k] = yaml.safe_load(v)
     seqs = sequences(a.data)
+    if a.node and a.fold_models:
+        print("--fold-models plays each sequence with its own detector: pipeline only, not with --node")
+        return 2
     if a.node:
         published = run_node(seqs, over, a.fps)
         how = "node over DDS"
     else:
-        published = run_pipeline(seqs, over, a.fps, a.one_by_one)
+        published = run_pipeline(seqs, over, a.fps, a.one_by_one, a.fold_models)
         how = "pipeline" + (", one frame at a time" if a.one_by_one else "")
+        if a.fold_models:
+            how += f", detector of the LOPO fold without each participant ({a.fold_models})"
     print(f"real sequences ({a.data.name}, {sum(len(v) for v in seqs.values())} frames) through the {how}, "
           f"{a.fps:g} fps, tracker rules {a.rules}" + (f", overrides {over}" if over else ""))
     total = Score()

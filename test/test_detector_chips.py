@@ -95,12 +95,14 @@ def test_chips_model_metadata_names_its_data_and_is_not_the_default():
 
 
 @needs_chips
-def test_chips_model_finds_the_face_on_a_chips_frame():
+def test_chips_model_puts_its_top_box_on_a_face_in_most_chips_frames():
     from training.detection_eval import detect_all, load_dataset
 
-    items = [it for it in load_dataset(CHIPS) if it[0] == FRAME]
+    items = load_dataset(CHIPS)
     det = make_detector("centreface", PipelineConfig().min_face_px, 1, model_path="detector_chips")
     assert Path(det.path) == CHIPS_MODEL
-    (_, dets), = detect_all(items, det, PipelineConfig(), 8)
-    gt = items[0][2][0]
-    assert dets and box_iou(dets[0].box, gt) >= 0.5 and dets[0].score >= 0.3
+    on_face = sum(1 for it, (_, dets) in zip(items, detect_all(items, det, PipelineConfig(), 8))
+                  if dets and dets[0].score >= 0.3 and max(box_iou(dets[0].box, g) for g in it.boxes) >= 0.5)
+    # in-sample (the model saw these frames): 232 of 300 with the bundled model; a broken export or input
+    # path gives ~0
+    assert on_face >= 0.65 * len(items), f"top box on a face in {on_face} of {len(items)} frames"

@@ -164,7 +164,12 @@ def test_player_feeds_the_node_end_to_end(ros, tmp_path):
     assert _wait(lambda: node.count_subscribers("/demo/faces") > 0 and node.pub_faces.get_subscription_count() > 0)
     add(_player(ctx, "/demo", source=str(tmp_path / "temps.npy"), rate_hz=20.0, loop=False,
                 frame_id="thermal_optical"))
-    assert _wait(lambda: len(faces.msgs) >= 5), f"{len(faces.msgs)} results for 6 frames"
+    # every frame reaches the node; the latest-frame worker may drop some behind a slow first frame (model
+    # warm-up on a loaded machine: 330 ms seen), never the last one, which nothing replaces
+    st = node.stats
+    assert _wait(lambda: st.received == 6 and st.processed + st.dropped_stale == 6
+                 and len(faces.msgs) == st.processed), \
+        f"received {st.received}, processed {st.processed}, dropped {st.dropped_stale}, {len(faces.msgs)} results"
     rows = face_table.decode(faces.msgs[-1])
     assert len(rows) == 1 and faces.msgs[-1].header.frame_id == "thermal_optical"
     assert node._calibration is not None  # camera_info from the player reached the pipeline

@@ -362,12 +362,12 @@ def test_ict_sequence_rate(ict_scene, fps):
     assert max(np.abs(rates)) <= 2.0
 
 
-# Known miss (2026-12-03, third retrain): on this ICT head the false track of the first frames is gone and
-# every region but one stays within 0.3 C of the reading at the true landmarks (canthi 0.004, forehead 0.05,
-# periorbital 0.27, mouth 0.19, face max 0.005 C worst), but the nose-tip disc (r = 0.10 IOD on a steep
-# gradient) is off by up to 0.46 C: the student puts the nose tip ~1 px off. Strict: an XPASS fails the suite.
+# Known miss (2026-12-03, fourth retrain): on this ICT head canthi (0.004 C worst), forehead (0.05), mouth
+# (0.19) and face max (0.005) stay within 0.3 C of the reading at the true landmarks, periorbital is at the
+# bound (0.31) and the nose-tip disc (r = 0.10 IOD on a steep gradient) is off by up to 0.51 C: the student
+# puts the nose tip ~1 px off (third retrain: 0.27 and 0.46 C). Strict: an XPASS fails the suite.
 @pytest.mark.xfail(strict=True, reason="bundled student's nose tip ~1 px off on the ICT head: nose-tip reading "
-                                       "up to 0.46 C off (bound 0.3 C)")
+                                       "up to 0.51 C off, periorbital 0.31 C (bound 0.3 C)")
 def test_ict_sequence_regions(ict_scene):
     from training.data.synth.breathing import ict_breathing_sequence
 

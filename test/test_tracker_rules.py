@@ -169,3 +169,16 @@ def test_a_face_that_moved_between_detector_runs_keeps_its_id_and_is_reseated(mo
     assert abs((res[1].faces[0].box[0] + res[1].faces[0].box[2]) / 2 - 215) < 8
     res = play(pipeline(models["steady"], detection_interval=1, detection_reach=0.0, reseat_iou=0.0), frames)
     assert [f.track_id for f in res[1].faces] != [1]  # without reach: a new id (or the stale track)
+
+
+def test_a_track_lost_between_detector_runs_is_redetected_on_the_same_frame(models):
+    # The face jumps far between two frames, long before the next detector run: the track's crop lands on
+    # cold background, P(face) falls and the track is dropped. With redetect_same_frame the detector runs on
+    # that frame at once and the face is published there; without, that frame has no face.
+    frames = [thermal_frame(faces=[(160, 110, 30, 0)], seed=0), thermal_frame(faces=[(60, 60, 30, 0)], seed=1)]
+    res = play(pipeline(models["warm"], detection_interval=10), frames)
+    assert res[1].detector_ran and len(res[1].faces) == 1
+    x0, y0, x1, y1 = res[1].faces[0].box
+    assert x0 < 60 < x1 and y0 < 60 < y1 and x1 < 130  # on the face where it is now, not where it was
+    res = play(pipeline(models["warm"], detection_interval=10, redetect_same_frame=False), frames)
+    assert not res[1].detector_ran and res[1].faces == []

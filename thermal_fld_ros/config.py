@@ -42,11 +42,11 @@ class PipelineConfig:
                               "unavailable ones are skipped with a warning")
     intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
     # Face localisation and tracking
-    detector: str = _f("thermal_blob", "face detector: 'centreface' (learned CNN, models/detector.onnx) or "
+    detector: str = _f("thermal_blob", "face detector: 'centreface' (learned CNN, detector_model_path) or "
                        "'thermal_blob' (hand-made warm-region segmentation, no model file)")
-    detector_model_path: str = _f("", "centreface ONNX model: a path, or a bundled name (detector_chips: trained on "
-                                      "real Chips frames, non-commercial terms); empty = the bundled "
-                                      "thermal_fld_ros/models/detector.onnx")
+    detector_model_path: str = _f("", "centreface ONNX model: a path, or a bundled name (detector_chips: real "
+                                      "Chips frames + synthetic scenes, non-commercial terms, use detection_threshold "
+                                      "0.4); empty = the bundled thermal_fld_ros/models/detector.onnx")
     detector_long_side: int = _f(0, "centreface input long side in pixels (0 = the model's own, 320); higher finds "
                                     "smaller faces on large frames at more cost", (0, 4096))
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
@@ -57,6 +57,8 @@ class PipelineConfig:
     landmark_threshold: float = _f(0.3, "minimum mean landmark confidence to report a face (calibrated on the "
                                    "bundled student: true faces score 0.29-0.46, false detections mostly below)",
                                    (0.0, 1.0))
+    redetect_same_frame: bool = _f(True, "when a track is lost between detector runs, run the detector on that "
+                                   "same frame (not the next) so the face is not missed for a frame")
     redetect_threshold: float = _f(0.33, "run the detector on the next frame when a face's mean landmark "
                                         "confidence falls below this", (0.0, 1.0))
     track_iou_threshold: float = _f(0.3, "minimum box IoU to match a detection to an existing track", (0.0, 1.0))
@@ -68,8 +70,8 @@ class PipelineConfig:
                                    "is a miss)", (1.01, 10.0))
     max_box_vs_detection: float = _f(2.0, "drop a track whose landmark box grows beyond this many times the face "
                                      "box of the detection that last confirmed it", (1.1, 20.0))
-    reseat_iou: float = _f(0.5, "a track a detection confirms but overlaps less than this box IoU (the "
-                           "detection's centre outside the track's box) restarts from the detection box (same id)", (0.0, 1.0))
+    reseat_iou: float = _f(0.5, "a track a detection confirms but overlaps less than this box IoU restarts "
+                           "from the detection box (same id)", (0.0, 1.0))
     detection_reach: float = _f(1.0, "a detection whose centre is within this many face sides of a track's centre "
                                 "confirms that track (a face that moved between detector runs keeps its id)",
                                 (0.0, 10.0))

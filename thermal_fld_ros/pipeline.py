@@ -131,60 +131,12 @@ class Pipeline:
             return result
 
         cfg = self.cfg
-        new_tracks: List[Track] = []
-        reseated: List[Track] = []
-        if (not self.tracks.tracks or self._redetect
-                or self._frame_index - self._last_detection >= cfg.detection_interval):
-            try:
-                det_frame = self._detector_frame(data, frame.kind, frame01)
-                dets = [d for d in self.detector.detect(det_frame, cfg.max_faces)
-                        if d.score >= cfg.detection_threshold]
-            except Exception as exc:  # a safety net: one odd frame must not stop a stream
-                log.exception("face detector failed")
-                result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
-                                           f"{type(exc).__name__}: {exc}"))
-                dets = []
-            reseated = self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # checks every track
-            new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
-            self._last_detection = self._frame_index
-            self._redetect = False
-            result.detector_ran = True
-        t2 = time.perf_counter()
-        result.timings_ms["detect"] = (t2 - t1) * 1e3
-
-        tracks = list(self.tracks.tracks)
-        # on a detector frame every track is re-cropped from its own landmarks once more: real faces move
-        # between detector runs, and a crop that converged in the same frame holds on (Chips sequences:
-        # hit 0.437 -> 0.456); between detector runs one pass per track keeps the frame rate
-        restarted = new_tracks + reseated  # their box is a detection's: only the detection bound applies
-        refine = tracks if result.detector_ran else restarted
-        fits = self._run_landmarks(frame01, tracks, refine, restarted) if tracks else {}
-        t3 = time.perf_counter()
-        result.timings_ms["landmarks"] = (t3 - t2) * 1e3
-
-        faces: List[Face] = []
-        kept: List[Track] = []
-        fresh = {t.track_id for t in new_tracks}
-        for t in tracks:
-            fit = fits.get(t.track_id, Fit.OK)
-            if fit is Fit.TOO_LARGE or (t.presence is not None and t.presence < cfg.presence_threshold):
-                self._redetect = True  # off the face (body-sized, or the model says no face): drop it now
-                continue
-            if t.score < cfg.landmark_threshold or fit is not Fit.OK:
-                t.misses += 1
-                self._redetect = True
-                if t.misses <= cfg.max_track_misses and t.track_id not in fresh:
-                    kept.append(t)
-                continue
-            t.misses = 0
-            if t.score < cfg.redetect_threshold:
-                self._redetect = True
-            kept.append(t)
-            faces.append(self._face(t, stamp_s))
-        self.tracks.tracks = kept
-        self.tracks.remove_duplicates()
-        alive = {t.track_id for t in self.tracks.tracks}
-        faces = [f for f in faces if f.track_id in alive]
+        shown, lost = self._track(data, frame.kind, frame01, result, detect=False)
+        if lost and not result.detector_ran and cfg.redetect_same_frame:
+            # a track lost between detector runs: detect on this frame now rather than publish nothing for
+            # that face until the next one (Chips sequences, frames seconds apart: see docs/runtime.md)
+            shown, _ = self._track(data, frame.kind, frame01, result, detect=True)
+        faces = [self._face(t, stamp_s) for t in shown]
         t4 = time.perf_counter()
 
         if cfg.pose and faces:
@@ -200,6 +152,68 @@ class Pipeline:
         return result
 
     # ------------------------------------------------------------------ internals
+    def _track(self, data: np.ndarray, kind: str, frame01: np.ndarray, result: FrameResult,
+               detect: bool) -> Tuple[List[Track], bool]:
+        """One tracking step on this frame (the detector when due, or when ``detect``): the tracks to show, and
+        whether a track was lost or missed."""
+        cfg = self.cfg
+        new_tracks: List[Track] = []
+        reseated: List[Track] = []
+        t1 = time.perf_counter()
+        if (detect or not self.tracks.tracks or self._redetect
+                or self._frame_index - self._last_detection >= cfg.detection_interval):
+            try:
+                det_frame = self._detector_frame(data, kind, frame01)
+                dets = [d for d in self.detector.detect(det_frame, cfg.max_faces)
+                        if d.score >= cfg.detection_threshold]
+            except Exception as exc:  # a safety net: one odd frame must not stop a stream
+                log.exception("face detector failed")
+                result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
+                                           f"{type(exc).__name__}: {exc}"))
+                dets = []
+            reseated = self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # checks every track
+            new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
+            self._last_detection = self._frame_index
+            self._redetect = False
+            result.detector_ran = True
+        t2 = time.perf_counter()
+        result.timings_ms["detect"] = result.timings_ms.get("detect", 0.0) + (t2 - t1) * 1e3
+
+        tracks = list(self.tracks.tracks)
+        # on a detector frame every track is re-cropped from its own landmarks once more: real faces move
+        # between detector runs, and a crop that converged in the same frame holds on (Chips sequences:
+        # hit 0.437 -> 0.456); between detector runs one pass per track keeps the frame rate
+        restarted = new_tracks + reseated  # their box is a detection's: only the detection bound applies
+        refine = tracks if result.detector_ran else restarted
+        fits = self._run_landmarks(frame01, tracks, refine, restarted) if tracks else {}
+        t3 = time.perf_counter()
+        result.timings_ms["landmarks"] = result.timings_ms.get("landmarks", 0.0) + (t3 - t2) * 1e3
+
+        shown: List[Track] = []
+        kept: List[Track] = []
+        lost = False
+        fresh = {t.track_id for t in new_tracks}
+        for t in tracks:
+            fit = fits.get(t.track_id, Fit.OK)
+            if fit is Fit.TOO_LARGE or (t.presence is not None and t.presence < cfg.presence_threshold):
+                self._redetect = lost = True  # off the face (body-sized, or the model says no face): drop it now
+                continue
+            if t.score < cfg.landmark_threshold or fit is not Fit.OK:
+                t.misses += 1
+                self._redetect = lost = True
+                if t.misses <= cfg.max_track_misses and t.track_id not in fresh:
+                    kept.append(t)
+                continue
+            t.misses = 0
+            if t.score < cfg.redetect_threshold:
+                self._redetect = True
+            kept.append(t)
+            shown.append(t)
+        self.tracks.tracks = kept
+        self.tracks.remove_duplicates()
+        alive = {t.track_id for t in self.tracks.tracks}
+        return [t for t in shown if t.track_id in alive], lost
+
     def _check_stamp(self, stamp_s: float) -> Optional[Issue]:
         """The stamp policy: drop a frame not after the previous one; a big jump back is a new stream."""
         last = self._last_stamp

@@ -147,9 +147,10 @@ class TrackSet:
         """Check every live track against a detector run; returns the tracks re-seated on their detection.
 
         A detection on a track (IoU or its centre inside) whose face is not much smaller than the track's
-        box confirms it and becomes its size reference; when the track's box has slid off it (IoU below
-        ``rules.reseat_iou`` and the detection's centre outside the track's box) the track keeps its id but
-        restarts from the detection box (a detection inside the box is often coarser than the landmarks). A track
+        box confirms it and becomes its size reference; when the track's box disagrees with it (IoU below
+        ``rules.reseat_iou``: slid off, or grown/shrunk around the face) the track keeps its id but restarts
+        from the detection box, then is re-cropped from its landmarks (Chips sequences, detector on every
+        frame: hit 0.561 -> 0.609 against also asking the detection's centre to lie outside the box). A track
         unconfirmed ``rules.max_unconfirmed`` runs in a row is dropped.
         """
         dropped, reseated = [], []
@@ -161,7 +162,7 @@ class TrackSet:
                 best = max(match, key=lambda d: box_iou(d.box, t.box))
                 t.unconfirmed = 0
                 t.detection_side = box_side(best.box)
-                if box_iou(best.box, t.box) < rules.reseat_iou and not _centre_inside(best.box, t.box):
+                if box_iou(best.box, t.box) < rules.reseat_iou:
                     t.box, t.centre, t.side, t.angle_deg = np.asarray(best.box, np.float64), None, 0.0, 0.0
                     reseated.append(t)
             else:

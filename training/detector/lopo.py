@@ -61,9 +61,11 @@ def chips_meta(lopo_summary: dict | None, command: str, real_share: float, scene
                                      "procedural generator." if scenes else ""),
         "box_convention": "Chips annotators' face boxes (learned from them; box_scale 1, 1, 0)",
         "default": False,
-        "not_default_because": "a separate model trained on the real evaluation frames; selected only with "
-                               "detector: centreface, detector_model_path: detector_chips. The lead decides "
-                               "whether it becomes the default from its LOPO figures below.",
+        "recommended_threshold": 0.4,  # near its LOPO best-F1 score; set detection_threshold to it
+        "not_default_because": "a separate model trained on the real evaluation frames; selected with detector: "
+                               "centreface, detector_model_path: detector_chips, detection_threshold: 0.4 (the "
+                               "lead decides the default from the LOPO figures below and other cameras: "
+                               "docs/runtime.md).",
     }
     if lopo_summary:
         meta["lopo"] = lopo_summary
