@@ -182,3 +182,17 @@ def test_a_track_lost_between_detector_runs_is_redetected_on_the_same_frame(mode
     assert x0 < 60 < x1 and y0 < 60 < y1 and x1 < 130  # on the face where it is now, not where it was
     res = play(pipeline(models["warm"], detection_interval=10, redetect_same_frame=False), frames)
     assert not res[1].detector_ran and res[1].faces == []
+
+
+def test_a_face_found_again_on_the_same_frame_keeps_its_id(models):
+    # The face moves 1.5 face widths between frames: the track's crop falls off it and P(face) drops, the
+    # same-frame detection finds it next to where the track was, and the new track takes the dropped one's
+    # id. Twice as far (beyond detection_reach) it is another face: a new id.
+    def ids(dx):
+        frames = [thermal_frame(faces=[(160, 110, 30, 0)], seed=0), thermal_frame(faces=[(160 + dx, 110, 30, 0)], seed=1)]
+        res = play(pipeline(models["warm"], detection_interval=10), frames)
+        assert res[1].detector_ran
+        return [[f.track_id for f in r.faces] for r in res]
+
+    assert ids(50) == [[1], [1]]
+    assert ids(100) == [[1], [2]]

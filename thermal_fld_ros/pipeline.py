@@ -134,8 +134,9 @@ class Pipeline:
         shown, lost = self._track(data, frame.kind, frame01, result, detect=False)
         if lost and not result.detector_ran and cfg.redetect_same_frame:
             # a track lost between detector runs: detect on this frame now rather than publish nothing for
-            # that face until the next one (Chips sequences, frames seconds apart: see docs/runtime.md)
-            shown, _ = self._track(data, frame.kind, frame01, result, detect=True)
+            # that face until the next one (Chips sequences, frames seconds apart: see docs/runtime.md); a
+            # detection where a dropped track was keeps its id
+            shown, _ = self._track(data, frame.kind, frame01, result, detect=True, heirs=lost)
         faces = [self._face(t, stamp_s) for t in shown]
         t4 = time.perf_counter()
 
@@ -152,10 +153,10 @@ class Pipeline:
         return result
 
     # ------------------------------------------------------------------ internals
-    def _track(self, data: np.ndarray, kind: str, frame01: np.ndarray, result: FrameResult,
-               detect: bool) -> Tuple[List[Track], bool]:
+    def _track(self, data: np.ndarray, kind: str, frame01: np.ndarray, result: FrameResult, detect: bool,
+               heirs: Optional[List[Track]] = None) -> Tuple[List[Track], List[Track]]:
         """One tracking step on this frame (the detector when due, or when ``detect``): the tracks to show, and
-        whether a track was lost or missed."""
+        the tracks lost or missed on it (new tracks on a detection where one of ``heirs`` was take its id)."""
         cfg = self.cfg
         new_tracks: List[Track] = []
         reseated: List[Track] = []
@@ -173,6 +174,8 @@ class Pipeline:
                 dets = []
             reseated = self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # checks every track
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
+            if heirs:
+                self.tracks.inherit_ids(new_tracks, heirs, cfg.track_iou_threshold, self._rules.reach)
             self._last_detection = self._frame_index
             self._redetect = False
             result.detector_ran = True
@@ -191,16 +194,18 @@ class Pipeline:
 
         shown: List[Track] = []
         kept: List[Track] = []
-        lost = False
+        lost: List[Track] = []
         fresh = {t.track_id for t in new_tracks}
         for t in tracks:
             fit = fits.get(t.track_id, Fit.OK)
             if fit is Fit.TOO_LARGE or (t.presence is not None and t.presence < cfg.presence_threshold):
-                self._redetect = lost = True  # off the face (body-sized, or the model says no face): drop it now
+                self._redetect = True  # off the face (body-sized, or the model says no face): drop it now
+                lost.append(t)
                 continue
             if t.score < cfg.landmark_threshold or fit is not Fit.OK:
                 t.misses += 1
-                self._redetect = lost = True
+                self._redetect = True
+                lost.append(t)
                 if t.misses <= cfg.max_track_misses and t.track_id not in fresh:
                     kept.append(t)
                 continue

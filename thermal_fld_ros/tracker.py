@@ -187,6 +187,20 @@ class TrackSet:
             new.append(t)
         return new
 
+    def inherit_ids(self, new: List[Track], lost: List[Track], iou_threshold: float, reach: float) -> None:
+        """Give a new track the id of a track lost on this same frame where it starts (the nearest one, by
+        centre): the same face found again by the detector, not a new person. A lost track still alive
+        (a miss) keeps its own id and is never inherited."""
+        fresh = {id(t) for t in new}
+        alive = {t.track_id for t in self.tracks if id(t) not in fresh}
+        free = [t for t in lost if t.track_id not in alive]
+        for t in new:
+            near = [o for o in free if _same_face(t.box, o.box, iou_threshold, reach)]
+            if near:
+                heir = min(near, key=lambda o: float(np.hypot(*(_centre(t.box) - _centre(o.box)))))
+                free.remove(heir)
+                t.track_id = heir.track_id
+
     def remove_duplicates(self, iou: float = 0.5) -> None:
         """Two tracks that converged on one face: keep the older."""
         keep: List[Track] = []
