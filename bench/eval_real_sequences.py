@@ -170,7 +170,7 @@ def run_pipeline(seqs, cfg_over: dict, fps: float, one_by_one: bool,
     from thermal_fld_ros.config import PipelineConfig
     from thermal_fld_ros.pipeline import Pipeline
 
-    pipe = Pipeline(PipelineConfig.from_dict(cfg_over))
+    pipe = Pipeline(PipelineConfig.from_dict(cfg_over)) if fold_dir is None else None
     out = {}
     for k, (name, items) in enumerate(seqs.items()):
         if fold_dir is not None:  # out of sample: this participant's frames never trained the detector
