@@ -196,3 +196,17 @@ def test_a_face_found_again_on_the_same_frame_keeps_its_id(models):
 
     assert ids(50) == [[1], [1]]
     assert ids(100) == [[1], [2]]
+
+
+def test_a_miss_counts_once_per_frame_when_the_frame_is_detected_twice(models):
+    # Every fit after the detection frame is a jump (a miss); each miss runs the same-frame detection,
+    # which confirms the track without re-seating it, and the second pass misses again. That is still one
+    # missed frame: the track survives max_track_misses frames of misses and is dropped on the next, where
+    # the same-frame detection starts it again (same id).
+    kw = dict(detection_interval=1000, max_track_misses=2, landmark_threshold=0.0, max_unconfirmed_detections=1000,
+              max_box_vs_detection=20.0, reseat_iou=0.0)
+    pipe = pipeline(models["jump"], **kw)
+    res = play(pipe, [thermal_frame(faces=FACE, seed=i) for i in range(5)])
+    assert [r.detector_ran for r in res] == [True] * 5
+    assert [len(r.faces) for r in res] == [1, 0, 0, 1, 0]
+    assert [f.track_id for r in res for f in r.faces] == [1, 1]

@@ -17,7 +17,7 @@ import numpy as np
 from .camera_model import Calibration, CameraInfoError, approximate_intrinsics, intrinsics_for
 from .config import PipelineConfig
 from .crop import invert, transform_points, warp
-from .detector import make_detector
+from .detector import Detection, make_detector
 from .frames import ThermalFrame, from_array
 from .ingest import FrameError, check_values
 from .landmark_model import LandmarkModel, ModelError
@@ -131,12 +131,19 @@ class Pipeline:
             return result
 
         cfg = self.cfg
-        shown, lost = self._track(data, frame.kind, frame01, result, detect=False)
-        if lost and not result.detector_ran and cfg.redetect_same_frame:
+        shown, lost, spare = self._track(data, frame.kind, frame01, result, detect=False)
+        if cfg.redetect_same_frame and lost and not result.detector_ran:
             # a track lost between detector runs: detect on this frame now rather than publish nothing for
             # that face until the next one (Chips sequences, frames seconds apart: see docs/runtime.md); a
             # detection where a dropped track was keeps its id
-            shown, _ = self._track(data, frame.kind, frame01, result, detect=True, heirs=lost)
+            shown, more_lost, spare = self._track(data, frame.kind, frame01, result, detect=True, heirs=lost)
+            lost = lost + more_lost
+        alive = {id(t) for t in self.tracks.tracks}
+        if cfg.redetect_same_frame and spare and any(id(t) not in alive for t in lost):
+            # tracks dropped after this frame's detections confirmed them (presence, size): those detections
+            # start tracks now (with the dropped ones' ids), not at the next detector run
+            more, _, _ = self._track(data, frame.kind, frame01, result, detect=False, heirs=lost, dets=spare)
+            shown = shown + more
         faces = [self._face(t, stamp_s) for t in shown]
         t4 = time.perf_counter()
 
@@ -154,26 +161,37 @@ class Pipeline:
 
     # ------------------------------------------------------------------ internals
     def _track(self, data: np.ndarray, kind: str, frame01: np.ndarray, result: FrameResult, detect: bool,
-               heirs: Optional[List[Track]] = None) -> Tuple[List[Track], List[Track]]:
-        """One tracking step on this frame (the detector when due, or when ``detect``): the tracks to show, and
-        the tracks lost or missed on it (new tracks on a detection where one of ``heirs`` was take its id)."""
+               heirs: Optional[List[Track]] = None, dets: Optional[List[Detection]] = None,
+               ) -> Tuple[List[Track], List[Track], List[Detection]]:
+        """One tracking step on this frame (the detector when due, or when ``detect``).
+
+        Returns the tracks to show, the tracks lost or missed on it, and the detections that started no
+        track (they confirmed one). New tracks on a detection where one of ``heirs`` was take its id; with
+        ``dets`` (this frame's spare detections) the step only starts tracks from them and fits those.
+        """
         cfg = self.cfg
         new_tracks: List[Track] = []
         reseated: List[Track] = []
+        spare: List[Detection] = []
         t1 = time.perf_counter()
-        if (detect or not self.tracks.tracks or self._redetect
+        if dets is not None:
+            new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
+            self.tracks.inherit_ids(new_tracks, heirs or [], cfg.track_iou_threshold, self._rules.reach)
+        elif (detect or not self.tracks.tracks or self._redetect
                 or self._frame_index - self._last_detection >= cfg.detection_interval):
             try:
                 det_frame = self._detector_frame(data, kind, frame01)
-                dets = [d for d in self.detector.detect(det_frame, cfg.max_faces)
-                        if d.score >= cfg.detection_threshold]
+                found = [d for d in self.detector.detect(det_frame, cfg.max_faces)
+                         if d.score >= cfg.detection_threshold]
             except Exception as exc:  # a safety net: one odd frame must not stop a stream
                 log.exception("face detector failed")
                 result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
                                            f"{type(exc).__name__}: {exc}"))
-                dets = []
-            reseated = self.tracks.confirm(dets, cfg.track_iou_threshold, self._rules)  # checks every track
-            new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
+                found = []
+            reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)  # checks every track
+            new_tracks = self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
+            started = {id(t.detection) for t in new_tracks}
+            spare = [d for d in found if id(d) not in started]
             if heirs:
                 self.tracks.inherit_ids(new_tracks, heirs, cfg.track_iou_threshold, self._rules.reach)
             self._last_detection = self._frame_index
@@ -182,7 +200,7 @@ class Pipeline:
         t2 = time.perf_counter()
         result.timings_ms["detect"] = result.timings_ms.get("detect", 0.0) + (t2 - t1) * 1e3
 
-        tracks = list(self.tracks.tracks)
+        tracks = new_tracks if dets is not None else list(self.tracks.tracks)
         # on a detector frame every track is re-cropped from its own landmarks once more: real faces move
         # between detector runs, and a crop that converged in the same frame holds on (Chips sequences:
         # hit 0.437 -> 0.456); between detector runs one pass per track keeps the frame rate
@@ -196,6 +214,7 @@ class Pipeline:
         kept: List[Track] = []
         lost: List[Track] = []
         fresh = {t.track_id for t in new_tracks}
+        missed = {t.track_id for t in heirs or ()}
         for t in tracks:
             fit = fits.get(t.track_id, Fit.OK)
             if fit is Fit.TOO_LARGE or (t.presence is not None and t.presence < cfg.presence_threshold):
@@ -203,7 +222,8 @@ class Pipeline:
                 lost.append(t)
                 continue
             if t.score < cfg.landmark_threshold or fit is not Fit.OK:
-                t.misses += 1
+                if t.track_id not in missed:  # a miss counts once per frame, however many passes it took
+                    t.misses += 1
                 self._redetect = True
                 lost.append(t)
                 if t.misses <= cfg.max_track_misses and t.track_id not in fresh:
@@ -214,10 +234,12 @@ class Pipeline:
                 self._redetect = True
             kept.append(t)
             shown.append(t)
-        self.tracks.tracks = kept
+        fitted = {id(t) for t in tracks}
+        others = [t for t in self.tracks.tracks if id(t) not in fitted]  # tracks this step did not fit
+        self.tracks.tracks = others + kept
         self.tracks.remove_duplicates()
-        alive = {t.track_id for t in self.tracks.tracks}
-        return [t for t in shown if t.track_id in alive], lost
+        alive = {id(t) for t in self.tracks.tracks}
+        return [t for t in shown if id(t) in alive], lost, spare
 
     def _check_stamp(self, stamp_s: float) -> Optional[Issue]:
         """The stamp policy: drop a frame not after the previous one; a big jump back is a new stream."""

@@ -63,6 +63,7 @@ class Track:
     detection_side: float = 0.0  # face-box side of the detection that last confirmed this track
     unconfirmed: int = 0  # detector runs since a detection last confirmed it
     presence: Optional[float] = None  # last P(face) from the landmark model (None: the model has none)
+    detection: Optional[Detection] = None  # the detection that started it
 
     def __post_init__(self):
         if self.detection_side <= 0:
@@ -181,7 +182,7 @@ class TrackSet:
                 break
             if any(_same_face(d.box, t.box, iou_threshold) for t in self.tracks):
                 continue  # the same face as an existing track
-            t = Track(track_id=self._next_id, box=np.asarray(d.box, np.float64), score=d.score)
+            t = Track(track_id=self._next_id, box=np.asarray(d.box, np.float64), score=d.score, detection=d)
             self._next_id += 1
             self.tracks.append(t)
             new.append(t)
