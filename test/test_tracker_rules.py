@@ -210,3 +210,44 @@ def test_a_miss_counts_once_per_frame_when_the_frame_is_detected_twice(models):
     assert [r.detector_ran for r in res] == [True] * 5
     assert [len(r.faces) for r in res] == [1, 0, 0, 1, 0]
     assert [f.track_id for r in res for f in r.faces] == [1, 1]
+
+
+def play_deferred(pipe, frames, dt=0.1, run_after=True):
+    """As a node plays frames: process, publish, then the deferred periodic detection."""
+    out = []
+    for i, f in enumerate(frames):
+        out.append(pipe.process(from_array(f, "32FC1"), i * dt, defer_detection=True))
+        if run_after:
+            pipe.run_deferred_detection()
+    return out
+
+
+def test_the_periodic_detection_is_deferred_past_the_frame_and_still_checks_every_track(models):
+    calls = []
+
+    def counted(pipe):
+        det = pipe.detector.detect
+        pipe.detector.detect = lambda *a: calls.append(pipe._frame_index) or det(*a)
+        return pipe
+
+    frames = [thermal_frame(faces=FACE, seed=i) for i in range(9)]
+    res = play_deferred(counted(pipeline(models["steady"], detection_interval=3)), frames)
+    # frame 0 needs a face now: inline; frames 3 and 6 are only due by the interval: after the frame
+    assert [r.detector_ran for r in res] == [True] + [False] * 8
+    assert [r.detection_deferred for r in res] == [False, False, False, True, False, False, True, False, False]
+    assert calls == [0, 4, 7]  # (the frame counter has moved on when the caller runs it)
+    assert all(len(r.faces) == 1 and r.faces[0].track_id == 1 for r in res)
+    # a face that leaves is dropped by the deferred checks as by inline ones (max_unconfirmed_detections 2)
+    gone = [thermal_frame(faces=FACE, seed=0)] + [thermal_frame(faces=[], seed=i) for i in range(1, 6)]
+    res = play_deferred(pipeline(models["steady"], detection_interval=1), gone)
+    assert [bool(r.faces) for r in res] == [True, True, True, False, False, False]
+
+
+def test_a_face_found_by_the_deferred_detection_is_published_on_the_next_frame(models):
+    one, two = [(160, 110, 30, 0)], [(160, 110, 30, 0), (60, 60, 26, 0)]
+    frames = [thermal_frame(faces=one, seed=0)] + [thermal_frame(faces=two, seed=i) for i in range(1, 5)]
+    res = play_deferred(pipeline(models["steady"], detection_interval=2), frames)
+    assert [len(r.faces) for r in res] == [1, 1, 1, 2, 2]  # deferred run on frame 2, the new face from frame 3
+    # a caller that never runs it: the deferred run happens at the start of the next frame instead
+    res = play_deferred(pipeline(models["steady"], detection_interval=2), frames, run_after=False)
+    assert [len(r.faces) for r in res] == [1, 1, 1, 2, 2]

@@ -111,7 +111,7 @@ class ThermalBlobDetector:
         ih, iw = img.shape
         integ = cv2.integral(img, sdepth=cv2.CV_64F)
         integ2 = cv2.integral(img * img, sdepth=cv2.CV_64F)
-        discs, integms = [], []
+        discs = []
         for level in p.levels:
             mask = (img >= level).astype(np.uint8)
             if not mask.any():
@@ -138,15 +138,24 @@ class ThermalBlobDetector:
                 alive[rest] &= (xs[rest] - xs[k]) ** 2 + (ys[rest] - ys[k]) ** 2 >= rs[k] ** 2
                 nxt = np.flatnonzero(alive[rest])
                 k = k + 1 + int(nxt[0]) if len(nxt) else len(xs)
-            integms.append(cv2.integral(mask, sdepth=cv2.CV_64F))
-            discs.append(np.stack([xs[keep], ys[keep], rs[keep], np.full(int(keep.sum()), level),
-                                   np.full(int(keep.sum()), len(integms) - 1)], 1))
+            xs, ys, rs = xs[keep], ys[keep], rs[keep]
+            # warm pixels of this level's mask in each disc's window (read here: one integral per level)
+            warm = self._window_sums(cv2.integral(mask, sdepth=cv2.CV_32S), xs, ys, rs)[0]
+            discs.append(np.stack([xs, ys, rs, np.full(len(xs), level), warm], 1))
         if not discs:
             return np.zeros((0, len(FEATURE_NAMES))), np.zeros((0, 3))
         d = np.concatenate(discs)
-        feats = self._features(img, integ, integ2, np.stack(integms), d[:, 3], d[:, 4].astype(np.intp),
-                               d[:, 0], d[:, 1], d[:, 2])
+        feats = self._features(img, integ, integ2, d[:, 3], d[:, 4], d[:, 0], d[:, 1], d[:, 2])
         return feats, d[:, :3]
+
+    @staticmethod
+    def _window_sums(integ, x, y, r):
+        """Sums over each disc's context window (2.2 r left, right and above, r below) and its pixel count."""
+        ih, iw = integ.shape[0] - 1, integ.shape[1] - 1
+        x0, x1 = np.maximum(0, (x - 2.2 * r).astype(np.intp)), np.minimum(iw, (x + 2.2 * r + 1).astype(np.intp))
+        y0, y1 = np.maximum(0, (y - 2.2 * r).astype(np.intp)), np.minimum(ih, (y + r + 1).astype(np.intp))
+        sums = integ[y1, x1] - integ[y0, x1] - integ[y1, x0] + integ[y0, x0]
+        return sums.astype(np.float64), (x1 - x0) * (y1 - y0)
 
     @staticmethod
     def _box_sums(integ, x0, y0, x1, y1):
@@ -164,8 +173,9 @@ class ThermalBlobDetector:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n > 0, sm / np.maximum(n, 1), np.nan), n
 
-    def _features(self, img, integ, integ2, integms, level, li, x, y, r):
-        """Features (rows in FEATURE_NAMES order) of discs (x, y, r) found at ``level`` (mask integral li)."""
+    def _features(self, img, integ, integ2, level, warm, x, y, r):
+        """Features (rows in FEATURE_NAMES order) of discs (x, y, r) found at ``level``, with ``warm`` pixels
+        of that level's mask in their context window."""
         ih, iw = img.shape
         bm = self._box_mean
         a = 0.7 * r  # inner square of the disc
@@ -181,10 +191,7 @@ class ThermalBlobDetector:
         ring = np.where(n_sides > 0, np.nansum(sides, 1) / np.maximum(n_sides, 1), level - 0.2)
         above = np.where(np.isfinite(above), above, level - 0.2)
         # Warm fraction of the window around the disc (beyond the disc itself).
-        x0, x1 = np.maximum(0, (x - 2.2 * r).astype(np.intp)), np.minimum(iw, (x + 2.2 * r + 1).astype(np.intp))
-        y0, y1 = np.maximum(0, (y - 2.2 * r).astype(np.intp)), np.minimum(ih, (y + r + 1).astype(np.intp))
-        warm = integms[li, y1, x1] - integms[li, y0, x1] - integms[li, y1, x0] + integms[li, y0, x0]
-        size = (x1 - x0) * (y1 - y0)
+        size = self._window_sums(integ, x, y, r)[1]
         disc_area = np.pi * r * r
         warm_frac = np.maximum(0.0, warm - disc_area) / np.maximum(size - disc_area, 1.0)
         hand = np.stack([level, np.log(r / max(iw, ih)), inside - ring, inside - above,

@@ -88,6 +88,9 @@ class Pipeline:
         self._frame_index = 0
         self._last_detection = -10 ** 9
         self._redetect = True
+        self._deferred: Optional[Tuple[np.ndarray, str, np.ndarray]] = None  # (data, kind, frame01) to detect on
+        self._may_defer = False
+        self._restart_next: List[Track] = []  # tracks the deferred detection started or re-seated
         self._last_stamp: Optional[float] = None
         self._last_pose: dict = {}  # track id -> last HeadPose (seeds solvePnP)
         if getattr(self, "thermal", None) is not None:
@@ -103,12 +106,21 @@ class Pipeline:
             return FrameResult(faces=[], width=int(w), height=int(h), issues=[exc.issue()])
         return self.process(frame, stamp_s)
 
-    def process(self, frame: ThermalFrame, stamp_s: float) -> FrameResult:
-        """Faces of one frame; never raises for its content (see ``FrameResult.status`` and ``issues``)."""
+    def process(self, frame: ThermalFrame, stamp_s: float, defer_detection: bool = False) -> FrameResult:
+        """Faces of one frame; never raises for its content (see ``FrameResult.status`` and ``issues``).
+
+        ``defer_detection``: a detector run due only by ``detection_interval`` (every track followed well) is
+        not run here but kept for :meth:`run_deferred_detection`, which the caller runs after it has
+        published this result; its tracks and detections take effect from the next frame. A node's image ->
+        landmarks latency then never includes the periodic check (see docs/runtime.md). Detector runs that
+        a face needs now (no track, a track lost or unsure) always run inline.
+        """
+        pending_issues = self.run_deferred_detection()  # deferred on the last frame and not run by the caller
+        self._may_defer = defer_detection
         t0 = time.perf_counter()
         data = np.asarray(frame.data)
         h, w = (int(data.shape[0]), int(data.shape[1])) if data.ndim >= 2 else (0, 0)
-        result = FrameResult(faces=[], width=w, height=h)
+        result = FrameResult(faces=[], width=w, height=h, issues=pending_issues)
         try:
             result.issues.extend(check_values(data, frame.kind, frame.encoding, self.frame_cfg.max_pixels))
         except FrameError as exc:
@@ -144,6 +156,9 @@ class Pipeline:
             # start tracks now (with the dropped ones' ids), not at the next detector run
             more, _, _ = self._track(data, frame.kind, frame01, result, detect=False, heirs=lost, dets=spare)
             shown = shown + more
+        if result.detector_ran:
+            self._deferred = None  # detected inline after all (a track was lost): nothing left to do
+            result.detection_deferred = False
         faces = [self._face(t, stamp_s) for t in shown]
         t4 = time.perf_counter()
 
@@ -159,7 +174,36 @@ class Pipeline:
         result.timings_ms["total"] = (time.perf_counter() - t0) * 1e3
         return result
 
+    def run_deferred_detection(self) -> List[Issue]:
+        """The detector run :meth:`process` deferred on the last frame, if any: it confirms, re-seats and
+        starts tracks as an inline run would, and the tracks it starts or re-seats are fitted on the next
+        frame. Returns the issues of that run (a detector failure)."""
+        if self._deferred is None:
+            return []
+        data, kind, frame01 = self._deferred
+        self._deferred = None
+        issues: List[Issue] = []
+        cfg = self.cfg
+        found = self._detect(data, kind, frame01, issues)
+        reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)
+        new_tracks = self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
+        self._restart_next = new_tracks + reseated
+        self._last_detection = self._frame_index - 1  # the frame it ran on
+        return issues
+
     # ------------------------------------------------------------------ internals
+    def _detect(self, data: np.ndarray, kind: str, frame01: np.ndarray, issues: List[Issue]) -> List[Detection]:
+        """This frame's detections above ``detection_threshold``; a detector failure is an issue, no faces."""
+        try:
+            det_frame = self._detector_frame(data, kind, frame01)
+            return [d for d in self.detector.detect(det_frame, self.cfg.max_faces)
+                    if d.score >= self.cfg.detection_threshold]
+        except Exception as exc:  # a safety net: one odd frame must not stop a stream
+            log.exception("face detector failed")
+            issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
+                                f"{type(exc).__name__}: {exc}"))
+            return []
+
     def _track(self, data: np.ndarray, kind: str, frame01: np.ndarray, result: FrameResult, detect: bool,
                heirs: Optional[List[Track]] = None, dets: Optional[List[Detection]] = None,
                ) -> Tuple[List[Track], List[Track], List[Detection]]:
@@ -174,20 +218,15 @@ class Pipeline:
         reseated: List[Track] = []
         spare: List[Detection] = []
         t1 = time.perf_counter()
+        needed = detect or not self.tracks.tracks or self._redetect
         if dets is not None:
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self.tracks.inherit_ids(new_tracks, heirs or [], cfg.track_iou_threshold, self._rules.reach)
-        elif (detect or not self.tracks.tracks or self._redetect
-                or self._frame_index - self._last_detection >= cfg.detection_interval):
-            try:
-                det_frame = self._detector_frame(data, kind, frame01)
-                found = [d for d in self.detector.detect(det_frame, cfg.max_faces)
-                         if d.score >= cfg.detection_threshold]
-            except Exception as exc:  # a safety net: one odd frame must not stop a stream
-                log.exception("face detector failed")
-                result.issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
-                                           f"{type(exc).__name__}: {exc}"))
-                found = []
+        elif not needed and self._frame_index - self._last_detection >= cfg.detection_interval and self._may_defer:
+            self._deferred = (data, kind, frame01)  # the periodic check, after this frame's results are out
+            result.detection_deferred = True
+        elif needed or self._frame_index - self._last_detection >= cfg.detection_interval:
+            found = self._detect(data, kind, frame01, result.issues)
             reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)  # checks every track
             new_tracks = self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
             started = {id(t.detection) for t in new_tracks}
@@ -197,6 +236,12 @@ class Pipeline:
             self._last_detection = self._frame_index
             self._redetect = False
             result.detector_ran = True
+        if self._restart_next:  # started or re-seated by the deferred detection after the last frame
+            alive = {id(t) for t in self.tracks.tracks}
+            restart = [t for t in self._restart_next if id(t) in alive]
+            self._restart_next = []
+            new_tracks += [t for t in restart if t.landmarks is None]
+            reseated += [t for t in restart if t.landmarks is not None]
         t2 = time.perf_counter()
         result.timings_ms["detect"] = result.timings_ms.get("detect", 0.0) + (t2 - t1) * 1e3
 

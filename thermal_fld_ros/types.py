@@ -162,6 +162,7 @@ class FrameResult:
     width: int
     height: int
     detector_ran: bool = False
+    detection_deferred: bool = False  # the periodic detector run waits for Pipeline.run_deferred_detection
     timings_ms: Dict[str, float] = field(default_factory=dict)
     issues: List[Issue] = field(default_factory=list)
 

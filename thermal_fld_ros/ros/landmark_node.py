@@ -224,7 +224,7 @@ class ThermalFldNode(Node):
         stamp = self._stamp(msg, rx)
         if stamp is None:
             return
-        result = self.pipeline.process(frame, stamp)
+        result = self.pipeline.process(frame, stamp, defer_detection=bool(self.p["detect_after_publish"]))
         self._thermometry = thermometry.availability(self.pipeline.thermal is not None, frame)
         self._breathing_faces = sum(f.breathing is not None and f.breathing.state == BreathingState.OK
                                     for f in result.faces)
@@ -241,6 +241,8 @@ class ThermalFldNode(Node):
         transport = (wall_rx - stamp_s) * 1e3 if stamp_s > 0 else float("nan")
         self.stats.on_processed(latency, (time.monotonic() - t0) * 1e3, len(result.faces),
                                 transport if 0.0 <= transport < 60e3 else float("nan"), (t0 - rx) * 1e3)
+        for issue in self.pipeline.run_deferred_detection():  # the periodic check, off the latency path
+            self._count(issue)
 
     def _publish(self, msg: Image, frame, result) -> None:
         header = msg.header

@@ -52,6 +52,9 @@ NODE_PARAMS: Tuple[ParamSpec, ...] = (
               "/landmarks) when hri_msgs is importable"),
     ParamSpec("log_throttle_s", 5.0, "at most one log line per problem kind per this many seconds",
               (0.0, 3600.0)),
+    ParamSpec("detect_after_publish", True, "run the periodic detector check (detection_interval, every face "
+              "followed well) after the frame's outputs are published, not before: it leaves the image -> "
+              "landmarks latency; its result applies from the next frame"),
 )
 
 PLAYER_PARAMS: Tuple[ParamSpec, ...] = (
