@@ -60,6 +60,10 @@ _DRAW_ORDER = (Region.FACE_MAX, Region.FOREHEAD, Region.MOUTH, Region.NOSTRILS, 
 _LABEL = {r: k for k, r in enumerate(_DRAW_ORDER, 1)}
 CANTHUS_HOTTEST = 3  # pixels averaged for the canthus reading: the max, less sensitive to one noisy pixel
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
+_SCALE = float(1 << _SHIFT)
+_MAX, _HOTTEST, _MEDIAN, _MEAN = range(4)  # each region's statistic
+_STAT = {Region.FACE_MAX: _MAX, Region.CANTHI: _HOTTEST, Region.FOREHEAD: _MEDIAN}
+_STAT.update({r: _MEAN for r in REGIONS if r not in _STAT})
 _DISC = np.stack([np.cos(np.linspace(0, 2 * np.pi, 12, endpoint=False)),
                   np.sin(np.linspace(0, 2 * np.pi, 12, endpoint=False))], 1)
 
@@ -106,6 +110,13 @@ def saturation_limits(encoding: str, cfg: FrameConfig) -> Optional[Tuple[float, 
     return None
 
 
+def _finite_counts(cfg: FrameConfig) -> bool:
+    """Whether every 16-bit count maps to a finite °C value (finite scale and offset, no float32 overflow)."""
+    a = cfg.radiometric_offset + 0.0 * cfg.radiometric_scale
+    b = cfg.radiometric_offset + 65535.0 * cfg.radiometric_scale
+    return math.isfinite(a) and math.isfinite(b) and max(abs(a), abs(b)) < 1e37
+
+
 @dataclass
 class FaceGeometry:
     """The face's own axes in the image: what the regions are placed with."""
@@ -127,8 +138,11 @@ class Thermometer:
     """Landmarks + a temperature frame -> :class:`FaceThermal` (stateless, one per scheme).
 
     Every polygon vertex is ``A @ landmarks + c * down + r * IOD * disc``, with ``down`` the face's
-    downward unit vector times the inter-ocular distance: the matrices are built once per scheme, so a
-    face costs one matrix product, not dozens of small numpy calls.
+    downward unit vector times the inter-ocular distance. ``down`` is linear in the landmarks, so the
+    vertices, the eye centres, the nose tip and a finiteness probe of the core landmarks are one
+    matrix-vector product on the flattened landmarks (built once per scheme), plus the disc term: a face
+    costs a handful of numpy calls, not dozens. Reading a face draws every region once into one small
+    label image over the face's bounding window and scans each region's own box of it.
     """
 
     def __init__(self, scheme: LandmarkScheme, min_pixels: int = 4):
@@ -161,7 +175,6 @@ class Thermometer:
             self._slices.setdefault(region, []).append(slice(start, len(rows)))
 
         eye_r, eye_l = centre(range(36, 42)), centre(range(42, 48))
-        self._eyes = np.stack([eye_r, eye_l])
         for i in (39, 42):
             add(Region.CANTHI, [onehot(i)] * len(_DISC), disc=0.15)
         a, b = onehot(18), onehot(25)
@@ -177,109 +190,150 @@ class Thermometer:
         jaw = [onehot(i) for i in range(17) if i in own]
         add(Region.FACE_MAX, jaw + [b, a] if len(jaw) >= 3 else [a, b, b, a],
             [0.0] * len(jaw) + [-0.55, -0.55] if len(jaw) >= 3 else [-0.15, -0.15, -0.55, -0.55])
-        self._A = np.stack(rows)
-        self._down = np.asarray(downs)[:, None]
-        self._disc = np.stack(discs)
-        self._nose, self._core = own[30], np.array([own[i] for i in range(17, 48)])
         # each region's vertices are one contiguous run (added region by region): one reduceat boxes them all
         assert all(a.stop == b.start for sls in self._slices.values() for a, b in zip(sls, sls[1:])), \
-            "a region's polygons must be added one after another (Thermometer._region_boxes)"
+            "a region's polygons must be added one after another (Thermometer._boxes)"
+        A, c = np.stack(rows), np.asarray(downs)
+        nv = len(A)
+        # Flattened landmarks q = (x0, y0, x1, y1, ...). With u = eye_l - eye_r, ex = (u.x, u.y) and
+        # down = (-ex.y, ex.x), so vertex k is (A_k x - c_k u y, A_k y + c_k u x) + IOD * disc_k.
+        u = eye_l - eye_r
+        core = np.zeros(n)
+        core[[own[i] for i in range(17, 48)]] = 1.0  # a NaN/inf core landmark makes this row non-finite
+        m = np.zeros((2 * nv + 7, 2 * n))
+        m[0:2 * nv:2, 0::2], m[0:2 * nv:2, 1::2] = A, -c[:, None] * u
+        m[1:2 * nv:2, 0::2], m[1:2 * nv:2, 1::2] = c[:, None] * u, A
+        for j, row in enumerate((eye_r, eye_l, onehot(30))):  # eye centres and nose tip: (x, y) rows
+            m[2 * nv + 2 * j, 0::2] = m[2 * nv + 2 * j + 1, 1::2] = row
+        m[2 * nv + 6, 0::2] = m[2 * nv + 6, 1::2] = core
+        self._m, self._nv = m, nv
+        self._disc = np.stack(discs)
         self._box_regions = list(self._slices)
         self._box_starts = np.array([self._slices[r][0].start for r in self._box_regions])
+        # per region, what read() does: (region, label, box index, statistic, visibility limits)
+        self._plan = [(r, _LABEL[r], self._box_regions.index(r), _STAT[r], VISIBLE_LIMITS[r])
+                      for r in REGIONS if r in self._slices]
+        self._absent = [r for r in REGIONS if r not in self._slices]
 
     # ------------------------------------------------------------------ geometry
     def geometry(self, landmarks: np.ndarray, pose: Optional[HeadPose]) -> Optional[FaceGeometry]:
         """Region polygons for one face; None when the scheme or the landmarks cannot place them."""
         if not self.usable:
             return None
-        p = np.asarray(landmarks, np.float64)
-        if not np.isfinite(p[self._core]).all():
+        q = np.asarray(landmarks, np.float64).reshape(-1)
+        out = self._m @ q
+        if not np.isfinite(out).all():  # a core landmark, or one a polygon uses, is NaN/inf
             return None
-        eyes = self._eyes @ p  # image-left, image-right eye centres
-        ex = eyes[1] - eyes[0]
-        iod = float(np.hypot(ex[0], ex[1]))
+        nv2 = 2 * self._nv
+        erx, ery, elx, ely, nx, ny, _ = out[nv2:].tolist()
+        ex, ey = elx - erx, ely - ery  # image-left to image-right eye centre
+        iod = math.hypot(ex, ey)
         if iod < 2.0:
             return None
-        down = np.array([-ex[1], ex[0]])  # (unit down the face) * iod
-        verts = self._A @ p + self._down * down + self._disc * iod
-        if not np.isfinite(verts).all():
-            return None
-        nose = p[self._nose]
+        verts = out[:nv2].reshape(self._nv, 2)
+        verts += self._disc * iod
         if pose is not None:
             yaw, pitch = float(pose.yaw_pitch_roll_deg[0]), float(pose.yaw_pitch_roll_deg[1])
         else:  # the nose tip's offset from the eyes' midpoint along the eye line, as a rough yaw
-            off = float((nose - 0.5 * (eyes[0] + eyes[1])) @ ex) / (iod * iod)
-            yaw, pitch = float(np.degrees(np.arcsin(min(max(2.0 * off, -1.0), 1.0)))), float("nan")
-        return FaceGeometry(verts, self._slices, nose.copy(), iod, yaw, pitch)
+            off = ((nx - 0.5 * (erx + elx)) * ex + (ny - 0.5 * (ery + ely)) * ey) / (iod * iod)
+            yaw, pitch = math.degrees(math.asin(min(max(2.0 * off, -1.0), 1.0))), float("nan")
+        return FaceGeometry(verts, self._slices, out[nv2 + 4:nv2 + 6], iod, yaw, pitch)
 
     # ------------------------------------------------------------------ readings
     def read(self, data: np.ndarray, radiometric: bool, geo: Optional[FaceGeometry],
-             saturation: Optional[Tuple[float, float]] = None) -> FaceThermal:
-        """Readings of every region (NaN with the reason where there is none)."""
+             saturation: Optional[Tuple[float, float]] = None, finite: bool = False) -> FaceThermal:
+        """Readings of every region (NaN with the reason where there is none).
+
+        ``finite``: the caller knows every value of ``data`` is finite (16-bit counts scaled to °C), so
+        the window's NaN/inf scan is skipped; the readings are the same either way.
+        """
+        nan = float("nan")
         if not radiometric:
-            return FaceThermal({r: RegionReading(float("nan"), RegionQuality.NOT_RADIOMETRIC) for r in REGIONS},
-                               False)
+            return FaceThermal({r: RegionReading(nan, RegionQuality.NOT_RADIOMETRIC) for r in REGIONS}, False)
         if geo is None:
-            return FaceThermal({r: RegionReading(float("nan"), RegionQuality.NOT_VISIBLE) for r in REGIONS}, True)
-        label, window, origin = self._label_window(data, geo)
-        n_face = cv2.countNonZero(label) if label.size else 0  # every labelled pixel: the face hull
-        lo, hi = saturation if saturation is not None else (-np.inf, np.inf)
-        vmax, bad = float("nan"), None
+            return FaceThermal({r: RegionReading(nan, RegionQuality.NOT_VISIBLE) for r in REGIONS}, True)
+        h, w = data.shape
+        (x0, y0, x1, y1), boxes = self._boxes(geo.vertices, w, h)
+        label = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        window = data[y0:y1, x0:x1]
+        n_face = 0
+        if label.size:
+            fixed = np.floor(geo.vertices * _SCALE + 0.5).astype(np.int32)
+            fixed -= np.array([x0 << _SHIFT, y0 << _SHIFT], np.int32)  # exact: the window's integer origin
+            for k, region in enumerate(_DRAW_ORDER, 1):
+                sls = geo.slices.get(region)
+                if sls:
+                    cv2.fillPoly(label, [fixed[sl] for sl in sls], k, lineType=cv2.LINE_8, shift=_SHIFT)
+            n_face = cv2.countNonZero(label)  # every labelled pixel: the face hull
+        lo, hi = saturation if saturation is not None else (-math.inf, math.inf)
+        vmax, bad = nan, None
         if n_face:
             vmin, vmax = cv2.minMaxLoc(window, label)[:2]
-            finite = np.isfinite(cv2.sumElems(window)[0])  # NaN/inf anywhere in the window make the sum so
-            if not (finite and lo < vmin and vmax < hi):
+            ok = finite or math.isfinite(cv2.sumElems(window)[0])  # NaN/inf anywhere in the window make the sum so
+            if not (ok and lo < vmin and vmax < hi):
                 bad = ~((window > lo) & (window < hi)) & (label > 0)  # NaN compares False: bad
-        boxes = self._region_boxes(geo, origin, label.shape)
-        readings: Dict[Region, RegionReading] = {}
-        for region in REGIONS:
-            if region not in geo.slices or not self._visible(region, geo):
-                readings[region] = RegionReading(float("nan"), RegionQuality.NOT_VISIBLE)
+        yaw, pitch = abs(geo.yaw_deg), geo.pitch_deg
+        need = max(self.min_pixels, 1)
+        readings: Dict[Region, RegionReading] = {r: RegionReading(nan, RegionQuality.NOT_VISIBLE)
+                                                 for r in self._absent}
+        for region, k, bi, stat, (max_yaw, p_lo, p_hi) in self._plan:
+            if yaw > max_yaw or pitch < p_lo or pitch > p_hi:  # NaN pitch (no pose): no pitch limit
+                readings[region] = RegionReading(nan, RegionQuality.NOT_VISIBLE)
                 continue
-            k = _LABEL[region]
-            if region is Region.FACE_MAX:
-                n, sel, sub = n_face, label, (slice(None), slice(None))
-            else:  # only the region's own box is scanned: a large face costs little more than a small one
-                y0, y1, x0, x1 = boxes[region]
-                sub = (slice(y0, y1), slice(x0, x1))
-                sel = (label[sub] == k).view(np.uint8)
-                n = cv2.countNonZero(sel) if sel.size else 0
-            if n < self.min_pixels:
-                readings[region] = RegionReading(float("nan"), RegionQuality.TOO_FEW_PIXELS, n)
+            if stat == _MAX:
+                n = n_face
+                if n < need:
+                    readings[region] = RegionReading(nan, RegionQuality.TOO_FEW_PIXELS, n)
+                elif bad is not None and bad.any():
+                    readings[region] = RegionReading(nan, RegionQuality.SATURATED, n)
+                else:
+                    readings[region] = RegionReading(float(vmax), RegionQuality.OK, n)
                 continue
-            if bad is not None and bad[sub][sel > 0].any():
-                readings[region] = RegionReading(float("nan"), RegionQuality.SATURATED, n)
-                continue
-            if region is Region.FACE_MAX:
-                t = float(vmax)
-            elif region is Region.CANTHI:
-                m = min(CANTHUS_HOTTEST, n)
-                vals = window[sub][sel > 0]
-                t = float(np.partition(vals, n - m)[n - m:].astype(np.float64).mean())
-            elif region is Region.FOREHEAD:
-                vals = window[sub][sel > 0]
-                t = float(np.partition(vals, n // 2)[n // 2])  # median (upper for even n; np.median is slow)
+            # only the region's own box is scanned: a large face costs little more than a small one
+            by0, by1, bx0, bx1 = boxes[bi]
+            sel = label[by0:by1, bx0:bx1] == k
+            if stat == _MEAN:
+                n = int(np.count_nonzero(sel))
             else:
-                t = float(cv2.mean(window[sub], sel)[0])
+                vals = window[by0:by1, bx0:bx1][sel]
+                n = vals.size
+            if n < need:
+                readings[region] = RegionReading(nan, RegionQuality.TOO_FEW_PIXELS, n)
+                continue
+            if bad is not None and bad[by0:by1, bx0:bx1][sel].any():
+                readings[region] = RegionReading(nan, RegionQuality.SATURATED, n)
+                continue
+            if stat == _MEAN:
+                t = cv2.mean(window[by0:by1, bx0:bx1], sel.view(np.uint8))[0]
+            elif stat == _HOTTEST:
+                m = min(CANTHUS_HOTTEST, n)
+                t = sum(np.partition(vals, n - m)[n - m:].tolist()) / m  # float64 sum, as numpy's mean
+            else:  # median (upper for even n; np.median is slow)
+                t = float(np.partition(vals, n // 2)[n // 2])
             readings[region] = RegionReading(t, RegionQuality.OK, n)
         return FaceThermal(readings, True)
 
-    def _region_boxes(self, geo: FaceGeometry, origin: Tuple[int, int],
-                      shape: Tuple[int, int]) -> Dict[Region, Tuple[int, int, int, int]]:
-        """Per region, the label window's (y0, y1, x0, x1) that can hold its pixels (vertex box, 1 px wider).
+    def _boxes(self, vertices: np.ndarray, w: int, h: int):
+        """The face window (x0, y0, x1, y1) on the frame, and per region (in ``_box_regions`` order) the
+        window's (y0, y1, x0, x1) that can hold its pixels (vertex box, 1 px wider).
 
-        Plain Python on a dozen numbers: numpy's per-call cost would exceed the work here.
+        Plain Python on a few dozen numbers: numpy's per-call cost would exceed the work here.
         """
-        lo = np.minimum.reduceat(geo.vertices, self._box_starts).tolist()
-        hi = np.maximum.reduceat(geo.vertices, self._box_starts).tolist()
-        ox, oy = origin
-        h, w = shape
-        boxes = {}
-        for region, (lx, ly), (hx, hy) in zip(self._box_regions, lo, hi):
-            y0 = min(max(math.floor(ly - oy) - 1, 0), h)
-            x0 = min(max(math.floor(lx - ox) - 1, 0), w)
-            boxes[region] = (y0, min(max(math.ceil(hy - oy) + 2, y0), h), x0, min(max(math.ceil(hx - ox) + 2, x0), w))
-        return boxes
+        lo = np.minimum.reduceat(vertices, self._box_starts).tolist()
+        hi = np.maximum.reduceat(vertices, self._box_starts).tolist()
+        # the window: every vertex, truncated, clipped to the frame, 2 px past the top vertex
+        x0 = min(max(int(min(p[0] for p in lo)), 0), w)
+        y0 = min(max(int(min(p[1] for p in lo)), 0), h)
+        x1 = max(min(int(max(p[0] for p in hi)) + 2, w), x0)
+        y1 = max(min(int(max(p[1] for p in hi)) + 2, h), y0)
+        ww, wh = x1 - x0, y1 - y0
+        boxes = []
+        for (lx, ly), (hx, hy) in zip(lo, hi):
+            by0 = min(max(math.floor(ly) - y0 - 1, 0), wh)
+            bx0 = min(max(math.floor(lx) - x0 - 1, 0), ww)
+            boxes.append((by0, min(max(math.ceil(hy) - y0 + 2, by0), wh),
+                          bx0, min(max(math.ceil(hx) - x0 + 2, bx0), ww)))
+        return (x0, y0, x1, y1), boxes
 
     @staticmethod
     def _visible(region: Region, geo: FaceGeometry) -> bool:
@@ -287,26 +341,6 @@ class Thermometer:
         if abs(geo.yaw_deg) > max_yaw:
             return False
         return not (geo.pitch_deg < lo or geo.pitch_deg > hi)  # NaN pitch (no pose): no pitch limit
-
-    @staticmethod
-    def _label_window(data: np.ndarray, geo: FaceGeometry) -> Tuple[np.ndarray, np.ndarray, Tuple[int, int]]:
-        """(region label per pixel, frame values, window origin x, y) of the face's bounding window.
-
-        Regions are drawn in ``_DRAW_ORDER`` into one label image (later ones win where they overlap):
-        the face hull (label of FACE_MAX) is every labelled pixel, and each region reads its own label.
-        """
-        h, w = data.shape
-        lo, hi = geo.vertices.min(0), geo.vertices.max(0)
-        x0, y0 = min(max(int(lo[0]), 0), w), min(max(int(lo[1]), 0), h)
-        x1, y1 = max(min(int(hi[0]) + 2, w), x0), max(min(int(hi[1]) + 2, h), y0)
-        label = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        if label.size:
-            fixed = np.floor((geo.vertices - np.array([x0, y0], np.float64)) * (1 << _SHIFT) + 0.5).astype(np.int32)
-            for k, region in enumerate(_DRAW_ORDER, 1):
-                sls = geo.slices.get(region)
-                if sls:
-                    cv2.fillPoly(label, [fixed[sl] for sl in sls], k, lineType=cv2.LINE_8, shift=_SHIFT)
-        return label, data[y0:y1, x0:x1], (x0, y0)
 
 
 class ThermalReadout:
@@ -324,9 +358,10 @@ class ThermalReadout:
     def annotate(self, faces: List[Face], frame: ThermalFrame, stamp_s: float) -> None:
         radiometric = frame.kind == KIND_TEMPERATURE
         sat = saturation_limits(frame.encoding, self.frame_cfg) if radiometric else None
+        finite = sat is not None and _finite_counts(self.frame_cfg)
         for f in faces:
             geo = self.thermometer.geometry(f.landmarks, f.pose) if radiometric else None
-            f.thermal = self.thermometer.read(frame.data, radiometric, geo, sat)
+            f.thermal = self.thermometer.read(frame.data, radiometric, geo, sat, finite)
             if not radiometric:
                 f.breathing = Breathing(float("nan"), 0.0, BreathingState.UNAVAILABLE)
                 continue
