@@ -21,7 +21,8 @@ from .landmark_model import ModelError
 from .model_meta import read_onnx_metadata
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_DETECTOR_MODEL = MODELS_DIR / "detector.onnx"
+DEFAULT_DETECTOR_MODEL = MODELS_DIR / "detector.onnx"  # synthetic scenes only (MIT / own terms)
+CHIPS_DETECTOR_MODEL = MODELS_DIR / "detector_chips.onnx"  # real Chips frames + synthetic (non-commercial)
 PAD = 32
 
 

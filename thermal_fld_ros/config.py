@@ -42,17 +42,22 @@ class PipelineConfig:
                               "unavailable ones are skipped with a warning")
     intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
     # Face localisation and tracking
-    detector: str = _f("thermal_blob", "face detector: 'centreface' (learned CNN, detector_model_path) or "
-                       "'thermal_blob' (hand-made warm-region segmentation, no model file)")
-    detector_model_path: str = _f("", "centreface ONNX model: a path, or a bundled name (detector_chips: real "
-                                      "Chips frames + synthetic scenes, non-commercial terms, use detection_threshold "
-                                      "0.4); empty = the bundled thermal_fld_ros/models/detector.onnx")
+    detector: str = _f("cascade", "face detector: 'cascade' (the learned CNN, and thermal_blob on frames where it "
+                       "finds no face), 'centreface' (the learned CNN alone) or 'thermal_blob' (hand-made "
+                       "warm-region segmentation, no model file)")
+    detector_model_path: str = _f("", "the learned CNN's ONNX model: a path, or a bundled name (detector_chips: "
+                                      "real Chips frames + synthetic scenes, non-commercial terms; detector: "
+                                      "synthetic scenes only); empty = detector_chips for cascade, detector for "
+                                      "centreface")
     detector_long_side: int = _f(0, "centreface input long side in pixels (0 = the model's own, 320); higher finds "
                                     "smaller faces on large frames at more cost", (0, 4096))
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
     detection_interval: int = _f(10, "run the detector every N frames; between, follow faces from landmarks",
                                  (1, 1000))
-    detection_threshold: float = _f(0.5, "minimum detector score for a new face", (0.0, 1.0))
+    detection_threshold: float = _f(0.5, "minimum detector score for a new face (thermal_blob, centreface; in the "
+                                         "cascade: its thermal_blob fallback)", (0.0, 1.0))
+    cascade_cnn_threshold: float = _f(0.4, "cascade: minimum CNN score for a face (detector_chips' recommended "
+                                           "threshold, near its leave-one-participant-out best F1)", (0.0, 1.0))
     min_face_px: int = _f(12, "smallest face side (pixels) the detector reports", (4, 4096))
     landmark_threshold: float = _f(0.3, "minimum mean landmark confidence to report a face (calibrated on the "
                                    "bundled student: true faces score 0.29-0.46, false detections mostly below)",

@@ -266,21 +266,29 @@ def load_scorer(path: Path = DETECTOR_PARAMS_PATH) -> dict:
         return json.load(fh)
 
 
-DETECTORS = ("centreface", "thermal_blob")
+DETECTORS = ("cascade", "centreface", "thermal_blob")
 
 
 def make_detector(name: str, min_face_px: int = 8, threads: int = 1, model_path: str = "",
-                  long_side: int = 0) -> FaceDetector:
-    """``centreface``: the learned ONNX detector (``model_path``, empty = the bundled one);
-    ``thermal_blob``: the hand-made warm-blob detector above (no model file, the fallback).
+                  long_side: int = 0, threshold: float = 0.5, cnn_threshold: float = 0.4) -> FaceDetector:
+    """``cascade``: the learned ONNX detector (``model_path``, empty = the bundled ``detector_chips``) at
+    ``cnn_threshold``, and ``thermal_blob`` at ``threshold`` on frames where it finds no face (cascade.py);
+    ``centreface``: the learned ONNX detector alone (``model_path``, empty = the bundled synthetic-only one);
+    ``thermal_blob``: the hand-made warm-blob detector above (no model file).
     ``threads`` is the pipeline's one thread-pool setting (``intra_op_threads``, 0 = the library default),
-    shared with the landmark model."""
+    shared with the landmark model. Only the cascade applies thresholds itself (``applies_thresholds``)."""
     cv2.setNumThreads(int(threads) if threads > 0 else -1)  # OpenCV: 0 would mean "no threads", -1 its default
     if name == "thermal_blob":
         return ThermalBlobDetector(BlobDetectorParams(min_face_px=min_face_px))
-    if name == "centreface":
-        from .centreface import DEFAULT_DETECTOR_MODEL, CentreFaceDetector
+    if name in ("centreface", "cascade"):
+        from .centreface import CHIPS_DETECTOR_MODEL, DEFAULT_DETECTOR_MODEL, CentreFaceDetector
 
-        return CentreFaceDetector(model_path or DEFAULT_DETECTOR_MODEL, threads, long_side,
-                                  min_face_px=min(min_face_px, 6))
+        default = CHIPS_DETECTOR_MODEL if name == "cascade" else DEFAULT_DETECTOR_MODEL
+        cnn = CentreFaceDetector(model_path or default, threads, long_side, min_face_px=min(min_face_px, 6))
+        if name == "centreface":
+            return cnn
+        from .cascade import CascadeDetector
+
+        return CascadeDetector(cnn, ThermalBlobDetector(BlobDetectorParams(min_face_px=min_face_px)),
+                               cnn_threshold, threshold)
     raise ValueError(f"unknown detector {name!r}; available: {', '.join(DETECTORS)}")

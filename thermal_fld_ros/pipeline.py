@@ -48,7 +48,10 @@ class Pipeline:
         # Never publish from an untrained network: models not marked trained are refused here.
         self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads)
         self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads,
-                                      model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side)
+                                      model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side,
+                                      threshold=self.cfg.detection_threshold,
+                                      cnn_threshold=self.cfg.cascade_cnn_threshold)
+        self._filter_detections = not getattr(self.detector, "applies_thresholds", False)
         self._rules = self.cfg.track_rules()
         self.scheme = get_scheme(self.meta.scheme)
         self.startup_warnings: List[str] = list(self.model.warnings)
@@ -196,8 +199,10 @@ class Pipeline:
         """This frame's detections above ``detection_threshold``; a detector failure is an issue, no faces."""
         try:
             det_frame = self._detector_frame(data, kind, frame01)
-            return [d for d in self.detector.detect(det_frame, self.cfg.max_faces)
-                    if d.score >= self.cfg.detection_threshold]
+            found = self.detector.detect(det_frame, self.cfg.max_faces)
+            if not self._filter_detections:  # the cascade applies each of its detectors' thresholds
+                return found
+            return [d for d in found if d.score >= self.cfg.detection_threshold]
         except Exception as exc:  # a safety net: one odd frame must not stop a stream
             log.exception("face detector failed")
             issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "

@@ -94,11 +94,14 @@ def render_markdown(syn, det, real, abl, img_rel: str, rx=None) -> str:
     if det:
         L += [f"**Face detection** on {det['images']} real FLIR Lepton 3.5 frames (160x120 false-colour, "
               f"{det['faces']} faces; Chips Thermal Face subset, non-commercial research terms; never used to "
-              f"train the landmark models) with the runtime detector `{det['detector']}`. **In-sample**: its "
-              "candidate scorer was fitted on these same frames, so these figures are optimistic; the honest, "
-              "leave-one-participant-out figure comes from `bench/fit_detector.py --no-write` "
-              f"(see docs/runtime.md). In-sample AP@0.5 {det['ap50']:.3f}; at the "
-              f"default threshold {det['threshold']}: precision {det['precision']:.3f}, recall "
+              f"train the landmark models) with the runtime detector `{det['detector']}`. **In-sample**: the "
+              "thermal_blob candidate scorer and the detector_chips CNN (the cascade's) were fitted on these same "
+              "frames, so these figures are optimistic; the honest, leave-one-participant-out figures come from "
+              "`bench/fit_detector.py --no-write` and `bench/eval_detector.py --fold-models DIR` "
+              f"(see docs/runtime.md). In-sample AP@0.5 {det['ap50']:.3f} (a cascade's: over the faces it "
+              f"accepts only); at the default operating point"
+              f"{'' if not det['threshold'] else ' (threshold ' + str(det['threshold']) + ')'}: precision "
+              f"{det['precision']:.3f}, recall "
               f"{det['recall']:.3f}; best F1 {det['best_f1']:.3f} (P {det['best_precision']:.3f}, "
               f"R {det['best_recall']:.3f}); highest recall at precision >= 0.8: {det['recall_at_p80']:.3f}.", ""]
     else:
