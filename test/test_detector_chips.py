@@ -85,11 +85,14 @@ def test_bundled_name_resolves_and_unknown_names_refuse():
         make_detector("centreface", model_path="no_such_detector")
 
 
-def test_chips_model_metadata_names_its_data_and_is_not_the_default():
+def test_chips_model_metadata_names_its_data_and_is_the_default_cascades_cnn():
     meta = json.loads(CHIPS_MODEL.with_suffix(".json").read_text())
     assert meta["task"] == "face_detection" and meta["model_name"] == "centreface_thermal_chips"
     assert "Chips" in meta["training_data"] and "non-commercial" in meta["data_terms"]
-    assert meta["default"] is False and PipelineConfig().detector_model_path == ""
+    cfg = PipelineConfig()
+    assert meta["default"] is True and "cascade" in meta["default_as"]
+    assert cfg.detector == "cascade" and cfg.detector_model_path == ""  # empty: this model, for the cascade
+    assert cfg.cascade_cnn_threshold == meta["recommended_threshold"]
     lopo = meta["lopo"]["raw_boxes"]
     assert 0.0 < lopo["ap50"] <= 1.0 and "training detector lopo" in meta["lopo_command"]
 

@@ -60,12 +60,11 @@ def chips_meta(lopo_summary: dict | None, command: str, real_share: float, scene
         "data_terms": CHIPS_TERMS + (" Synthetic scenes: ICT-FaceKit (MIT licence) and this repository's "
                                      "procedural generator." if scenes else ""),
         "box_convention": "Chips annotators' face boxes (learned from them; box_scale 1, 1, 0)",
-        "default": False,
-        "recommended_threshold": 0.4,  # near its LOPO best-F1 score; set detection_threshold to it
-        "not_default_because": "a separate model trained on the real evaluation frames; selected with detector: "
-                               "centreface, detector_model_path: detector_chips, detection_threshold: 0.4 (the "
-                               "lead decides the default from the LOPO figures below and other cameras: "
-                               "docs/runtime.md).",
+        "default": True,
+        "default_as": "the CNN of the default detector `cascade` (PipelineConfig.detector): faces scoring at least "
+                      "cascade_cnn_threshold (0.4, its recommended_threshold); on frames where it finds none, "
+                      "thermal_blob answers (docs/runtime.md)",
+        "recommended_threshold": 0.4,  # near its LOPO best-F1 score: the cascade's cascade_cnn_threshold
     }
     if lopo_summary:
         meta["lopo"] = lopo_summary
