@@ -18,6 +18,7 @@ from thermal_fld_ros.frames import ThermalFrame, from_array
 from thermal_fld_ros.landmark_model import ModelError
 from thermal_fld_ros.model_meta import META_KEY
 from thermal_fld_ros.pipeline import Pipeline
+from thermal_fld_ros.schemes import IBUG70
 from thermal_fld_ros.types import FrameStatus, Reason
 
 SIZE = (96, 96)
@@ -60,7 +61,13 @@ def decoded_crop_points(model_path):
     sx, sy = sess.run(None, {"input": np.zeros((1, 1, 96, 96), np.float32)})
     pts, _ = SimCCCodec(SIZE, 2.0).decode(sx, sy)
     np.testing.assert_allclose(pts[0], centred_template(), atol=0.25)  # the decoder recovers the template
-    return pts[0]
+    if not PipelineConfig().flip_test:
+        return pts[0]
+    # the pipeline's flip test: the mirrored crop's points (the same, for this model) mirrored back
+    # (x -> W - 1 - x, left/right swapped) and averaged with the direct ones
+    mirrored = pts[0][IBUG70.flip_permutation()]
+    mirrored[:, 0] = SIZE[0] - 1 - mirrored[:, 0]
+    return (pts[0] + mirrored) / 2
 
 
 def test_points_land_exactly_where_the_crop_geometry_puts_them(model_path):

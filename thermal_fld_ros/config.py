@@ -41,6 +41,9 @@ class PipelineConfig:
                               "[TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider]; "
                               "unavailable ones are skipped with a warning")
     intra_op_threads: int = _f(1, "onnxruntime intra-op threads (0 = onnxruntime's default)", (0, 64))
+    flip_test: bool = _f(True, "also run every face crop mirrored (same model call) and average the two "
+                               "landmark sets: held-out real thermal faces NME 0.066 -> 0.060, at ~1.6x the "
+                               "model's time")
     # Face localisation and tracking
     detector: str = _f("cascade", "face detector: 'cascade' (the learned CNN, and thermal_blob on frames where it "
                        "finds no face), 'centreface' (the learned CNN alone) or 'thermal_blob' (hand-made "

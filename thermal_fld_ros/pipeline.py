@@ -46,7 +46,8 @@ class Pipeline:
         self.frame_cfg = self.cfg.frame_config()
         self._norm_cfg = self.frame_cfg.normalise_config()
         # Never publish from an untrained network: models not marked trained are refused here.
-        self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads)
+        self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads,
+                                   flip_test=self.cfg.flip_test)
         self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads,
                                       model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side,
                                       threshold=self.cfg.detection_threshold,

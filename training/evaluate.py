@@ -89,11 +89,12 @@ def predict_torch(model, es: EvalSet, codec: SimCCCodec, mean: float, std: float
     return codec.decode(lx, ly)
 
 
-def predict_onnx(path: Path, es: EvalSet):
-    """Points and scores of an exported model through the runtime's LandmarkModel (its own metadata)."""
+def predict_onnx(path: Path, es: EvalSet, flip_test: bool = False):
+    """Points and scores of an exported model through the runtime's LandmarkModel (its own metadata);
+    ``flip_test`` as the runtime's option of that name."""
     from thermal_fld_ros.landmark_model import LandmarkModel
 
-    model = LandmarkModel(path, intra_op_threads=1)
+    model = LandmarkModel(path, intra_op_threads=1, flip_test=flip_test)
     pts, scores = [], []
     for i in range(0, len(es.crops), 64):
         p, s = model.predict(es.crops[i:i + 64, 0])

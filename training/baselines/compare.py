@@ -137,7 +137,7 @@ def compare_on_real_frames(model_path: Path, data: Path = DEFAULT_DATA, mesh=Non
 
     from .mediapipe_mesh import FaceMesh, grey_for_mesh
 
-    model = LandmarkModel(model_path)
+    model = LandmarkModel(model_path, flip_test=PipelineConfig().flip_test)  # as the runtime runs it
     scheme = get_scheme(model.meta.scheme)
     eye_pair = scheme.normaliser if scheme.num_points == model.meta.num_points else None
     ia, _ = common_indices(SFTL54, scheme)

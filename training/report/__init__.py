@@ -30,6 +30,7 @@ from training.report.real import (
     experiment_figures,
     mediapipe_figures,
     rgb_teacher_figures,
+    runtime_readouts,
 )
 from training.report.render import fps_vs_params_plot, render_markdown
 
@@ -44,7 +45,8 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
     if abl is None and ablation_dir:
         abl = carried_ablation(out_md.parent / "results.json")
     rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
-          "mediapipe": mediapipe_figures(model), "experiments": experiment_figures(experiments or [])}
+          "mediapipe": mediapipe_figures(model), "experiments": experiment_figures(experiments or []),
+          "runtime": runtime_readouts(run_dir, model)}
     img_dir.mkdir(parents=True, exist_ok=True)
     fps_vs_params_plot(syn["rows"], img_dir / "results_fps_vs_params.png")
     for name in ("ced", "overlay_grid", "training_curves"):

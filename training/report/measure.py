@@ -19,8 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 REAL = REPO.parent / "shared" / "data" / "real_thermal"
 
 
-def onnx_latency_ms(path: Path, threads: int, channels: int, size, repeats: int = 200) -> float:
-    """Median wall time of one face (batch 1) in onnxruntime on the CPU."""
+def onnx_latency_ms(path: Path, threads: int, channels: int, size, repeats: int = 200, batch: int = 1) -> float:
+    """Median wall time of one face (batch 1; 2 = a face and its mirror, the runtime's flip test) in
+    onnxruntime on the CPU."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -29,7 +30,7 @@ def onnx_latency_ms(path: Path, threads: int, channels: int, size, repeats: int 
     opts.log_severity_level = 3
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    x = np.random.default_rng(0).random((1, channels, size[1], size[0]), dtype=np.float32)
+    x = np.random.default_rng(0).random((batch, channels, size[1], size[0]), dtype=np.float32)
     for _ in range(20):
         sess.run(None, {name: x})
     times = []
@@ -75,14 +76,15 @@ def synthetic_figures(run_dir: Path, threads_list=(1, 2)) -> Dict[str, object]:
     rows: Dict[str, Dict[str, object]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="report_onnx_"))
 
-    def add(name, pts, scores, onnx_path, channels, size_key, modality="thermal"):
+    def add(name, pts, scores, onnx_path, channels, size_key, modality="thermal", batch=1):
         fig = evaluate_points(pts, scores, es.subset(es.has_rgb) if modality == "rgb" else es, d.scheme)
         fig.pop("per_landmark_nme", None)
         sub = es.subset(es.has_rgb) if modality == "rgb" else es
         pred_pose, gt_pose = head_pose_errors(pts, scores, sub, d.scheme)
         fig["pose_mae_deg_yaw60"] = pose_mae_within(pred_pose, gt_pose, 60.0)
         fig.update(sizes.get(size_key, {}))
-        fig["latency_ms"] = {str(t): onnx_latency_ms(onnx_path, t, channels, d.input_size) for t in threads_list}
+        fig["latency_ms"] = {str(t): onnx_latency_ms(onnx_path, t, channels, d.input_size, batch=batch)
+                             for t in threads_list}
         fig["modality"] = modality
         rows[name] = fig
 
@@ -103,11 +105,19 @@ def synthetic_figures(run_dir: Path, threads_list=(1, 2)) -> Dict[str, object]:
                 pts, scores = predict_onnx(path, es)
                 add(f"student_{size}{suffix or ''} (onnx{suffix.replace('_', ' ')})", pts, scores, path, 1,
                     f"student_{size}")
+                if size == cfg.models.default_student and not suffix:  # as the runtime runs it by default
+                    pts, scores = predict_onnx(path, es, flip_test=True)
+                    add(runtime_row(size), pts, scores, path, 1, f"student_{size}", batch=2)
     shutil.rmtree(tmp, ignore_errors=True)
     timings = json.loads((run_dir / "timings.json").read_text()) if (run_dir / "timings.json").is_file() else {}
     return {"rows": rows, "count": int(len(es.crops)), "run_dir": str(run_dir), "split": cfg.eval.split, "seed": cfg.seed,
             "config_hash": cfg.recipe_hash(), "default_student": cfg.models.default_student,
             "timings_s": timings, "synth_counts": dict(cfg.data.synth.counts)}
+
+
+def runtime_row(size: str) -> str:
+    """Name of the synthetic-table row of the default student as the runtime runs it (flip test on)."""
+    return f"student_{size} (onnx, flip test: the runtime default)"
 
 
 def detector_figures(real: Path) -> Optional[Dict[str, object]]:
@@ -153,8 +163,10 @@ def real_landmark_figures(real: Path, model_path: Path) -> Optional[Dict[str, ob
     meta = LandmarkModel(model_path).meta
     ds = LandmarkDataset(records, "ibug70", tuple(meta.input_size), augment=None, split_ratio=meta.split_ratio)
     es = build_eval_set(ds)
-    pts, _ = predict_onnx(model_path, es)
+    flip = PipelineConfig().flip_test
+    pts, _ = predict_onnx(model_path, es, flip_test=flip)
     summary = M.summarise(pts, es.landmarks, es.mask, IBUG70.normaliser)
+    plain = M.summarise(predict_onnx(model_path, es)[0], es.landmarks, es.mask, IBUG70.normaliser)
     # End to end: the runtime pipeline (detector + tracker + student) on the full radiometric frame.
     pipe = Pipeline(PipelineConfig(model_path=str(model_path), smoothing=False))
     ia, ib = common_indices(SFTL54, IBUG70)
@@ -172,6 +184,7 @@ def real_landmark_figures(real: Path, model_path: Path) -> Optional[Dict[str, ob
         counted[0, ia] = True
         e2e.append(float(M.nme_per_sample(pred[None], rec.landmarks[None], counted, SFTL54.normaliser)[0]))
     return {"frames": len(records), "points": int(es.mask[0].sum()), "nme_gt_box": summary["nme"],
+            "flip_test": flip, "nme_gt_box_without_flip_test": plain["nme"],
             "nme_pipeline": [None if not np.isfinite(v) else v for v in e2e],
             "mapping": "SF-TL54 points 0-47 = iBUG 0-47; 48,49,50,51,52,53 = iBUG 48,51,54,57,62,66"}
 

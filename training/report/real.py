@@ -26,6 +26,38 @@ def adaptation_figures(run_dir: Path) -> Optional[Dict[str, object]]:
     return _read(Path(run_dir) / "adapt" / "adapt.json")
 
 
+def runtime_readouts(run_dir: Path, model_path: Path) -> Optional[Dict[str, object]]:
+    """The exported student on the run's real-face sources (``data.real_eval``) through the runtime's
+    ``LandmarkModel``, without and with its flip test (the runtime default)."""
+    import numpy as np
+
+    from training.config import load_config
+    from training.data.dataset import LandmarkDataset
+    from training.evaluate import build_eval_set, nme_array, predict_onnx
+    from training.real_eval import source_name
+    from training.runs import load_records
+
+    cfg_path = Path(run_dir) / "config.yaml"
+    if not cfg_path.is_file() or not Path(model_path).is_file():
+        return None
+    cfg = load_config(cfg_path)
+    d = cfg.data
+    out = []
+    for src in d.real_eval:
+        try:
+            records = load_records([src])
+        except (OSError, ValueError) as exc:  # a source absent on this machine
+            out.append({"source": source_name(src), "missing": str(exc)})
+            continue
+        es = build_eval_set(LandmarkDataset(records, d.scheme, tuple(d.input_size), augment=None,
+                                            split_ratio=d.split_ratio))
+        row = {"source": source_name(src), "faces": int(len(es.crops))}
+        for key, flip in (("nme_mean", False), ("nme_mean_flip_test", True)):
+            row[key] = float(np.nanmean(nme_array(predict_onnx(model_path, es, flip_test=flip)[0], es, d.scheme)))
+        out.append(row)
+    return {"model": str(model_path), "sources": out}
+
+
 def mediapipe_figures(model_path: Path) -> Optional[Dict[str, object]]:
     """Student vs MediaPipe face mesh on the labelled real frames, same boxes (None if either is missing)."""
     from training.baselines.compare import DEFAULT_DATA, compare_on_real_frames

@@ -34,6 +34,19 @@ def render_real(rx: Dict[str, object]) -> List[str]:
         for name, e in ad["models"].items():
             L.append(f"| {name} | {_readouts(e.get('before'))} | {_readouts(e.get('after_adabn')) or '-'} |")
         L.append("")
+    rt = rx.get("runtime")
+    if rt and rt.get("sources"):
+        L += ["**The bundled student as the runtime runs it** (exported ONNX through `LandmarkModel`, same crops "
+              "and labels as above): NME without / with the flip test (`flip_test`, on by default: each crop also "
+              "runs mirrored and the two landmark sets are averaged):", "",
+              "| source | faces | without flip test | with flip test (default) |", "|---|---|---|---|"]
+        for r in rt["sources"]:
+            if "missing" in r:
+                L.append(f"| {_short(r['source'])} | - | not found | - |")
+            else:
+                L.append(f"| {_short(r['source'])} | {r['faces']} | {fmt(r['nme_mean'], 3)} | "
+                         f"{fmt(r['nme_mean_flip_test'], 3)} |")
+        L.append("")
     mp = rx.get("mediapipe")
     if mp:
         L += ["**Bundled student vs MediaPipe's face mesh** on the same boxes of the 2 labelled real frames "
