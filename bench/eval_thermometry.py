@@ -48,10 +48,14 @@ def run(frames):
 def report(label: str, frames) -> None:
     """Per-region |reading - truth| and the breathing rate's error over one sequence."""
     errs = {r.value: [] for r in REGIONS}
-    rates, n, lost, true_rate = [], 0, 0, float("nan")
+    rates, n, lost, true_rate, size = [], 0, 0, float("nan"), ""
     for fr, f in run(frames):
         n += 1
         true_rate = fr.rate_bpm
+        if not size:  # the face the sequence really shows (what a region's pixel count depends on)
+            pts = fr.landmarks
+            iod = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+            size = f", face {np.ptp(pts[:68, 0]):.0f} px wide, IOD {iod:.1f} px"
         if f is None:
             lost += 1
             continue
@@ -60,7 +64,7 @@ def report(label: str, frames) -> None:
                 errs[r.value].append(abs(v.temperature_c - fr.regions_c[r.value]))
         if f.breathing.state == BreathingState.OK:
             rates.append(f.breathing.rate_bpm - fr.rate_bpm)
-    print(f"{label}, true rate {true_rate:.2f}/min ({n} frames, face lost in {lost}):")
+    print(f"{label}, true rate {true_rate:.2f}/min ({n} frames{size}, face lost in {lost}):")
     for r, e in errs.items():
         if e:
             print(f"  {r:12s} |error| mean {np.mean(e):.3f} C, worst {np.max(e):.3f} C ({len(e)} readings)")

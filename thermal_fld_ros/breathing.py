@@ -13,8 +13,9 @@ second, and whenever a track id is new (re-identification gives a fresh track).
 """
 from __future__ import annotations
 
+import math
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Deque, Dict, Iterable, Optional, Tuple
 
@@ -101,7 +102,7 @@ class BreathingEstimator:
     def __init__(self, cfg: BreathingConfig = BreathingConfig()):
         self.cfg = cfg
         self._buf: Deque[Tuple[float, float, float]] = deque()
-        self._ref_anchor: Optional[np.ndarray] = None
+        self._ref_anchor: Optional[Tuple[float, float]] = None  # nose tip (u, v) when the window started
         self._ref_yaw = float("nan")
         self._last: Optional[Breathing] = None
         self._last_t = -1e18
@@ -113,7 +114,7 @@ class BreathingEstimator:
         self._last, self._last_t = None, -1e18
 
     def update(self, s: BreathingSample) -> Breathing:
-        if not np.isfinite(s.nostrils_c):
+        if not math.isfinite(s.nostrils_c):
             self.reset()
             return Breathing(float("nan"), 0.0, BreathingState.NOT_VISIBLE)
         if self._moved(s) or (self._buf and s.stamp_s - self._buf[-1][0] > MAX_GAP_S):
@@ -128,8 +129,9 @@ class BreathingEstimator:
         span = self._buf[-1][0] - self._buf[0][0]
         if span < self.cfg.min_window_s:
             return Breathing(float("nan"), 0.0, BreathingState.WARMING_UP, window_s=span)
-        if self._last is not None and s.stamp_s - self._last_t < UPDATE_PERIOD_S:
-            return replace(self._last, window_s=span)
+        last = self._last
+        if last is not None and s.stamp_s - self._last_t < UPDATE_PERIOD_S:  # the last estimate, window updated
+            return Breathing(last.rate_bpm, last.confidence, last.state, last.source, span)
         self._last, self._last_t = self._estimate(span), s.stamp_s
         return self._last
 
@@ -145,17 +147,19 @@ class BreathingEstimator:
         return Breathing(float("nan"), best[1], BreathingState.LOW_CONFIDENCE, BreathingSource.NONE, span)
 
     def _start(self, s: BreathingSample) -> None:
-        self._ref_anchor = np.asarray(s.anchor, np.float64).copy()
+        self._ref_anchor = (float(s.anchor[0]), float(s.anchor[1]))
         self._ref_yaw = float(s.yaw_deg)
 
     def _moved(self, s: BreathingSample) -> bool:
-        if self._ref_anchor is None:
+        """Plain floats: two numbers per frame are cheaper in Python than through numpy."""
+        ref = self._ref_anchor
+        if ref is None:
             return False
-        shift = float(np.hypot(*(np.asarray(s.anchor, np.float64) - self._ref_anchor)))
-        if not np.isfinite(shift) or shift > self.cfg.motion_tolerance * max(s.scale_px, 1e-6):
+        shift = math.hypot(float(s.anchor[0]) - ref[0], float(s.anchor[1]) - ref[1])
+        if not math.isfinite(shift) or shift > self.cfg.motion_tolerance * max(s.scale_px, 1e-6):
             return True
-        return bool(np.isfinite(self._ref_yaw) and np.isfinite(s.yaw_deg)
-                    and abs(s.yaw_deg - self._ref_yaw) > MAX_YAW_CHANGE_DEG)
+        yaw = float(s.yaw_deg)
+        return math.isfinite(self._ref_yaw) and math.isfinite(yaw) and abs(yaw - self._ref_yaw) > MAX_YAW_CHANGE_DEG
 
 
 class BreathingMonitor:

@@ -141,8 +141,9 @@ class Thermometer:
     downward unit vector times the inter-ocular distance. ``down`` is linear in the landmarks, so the
     vertices, the eye centres, the nose tip and a finiteness probe of the core landmarks are one
     matrix-vector product on the flattened landmarks (built once per scheme), plus the disc term: a face
-    costs a handful of numpy calls, not dozens. Reading a face draws every region once into one small
-    label image over the face's bounding window and scans each region's own box of it.
+    costs a handful of numpy calls, not dozens. Reading a face draws every region once into one label
+    image over the face's bounding window only and scans each region's own box of it (per face: 7 fills,
+    about 4 small array operations per region, no per-call slicing of the polygons).
     """
 
     def __init__(self, scheme: LandmarkScheme, min_pixels: int = 4):
@@ -192,7 +193,7 @@ class Thermometer:
             [0.0] * len(jaw) + [-0.55, -0.55] if len(jaw) >= 3 else [-0.15, -0.15, -0.55, -0.55])
         # each region's vertices are one contiguous run (added region by region): one reduceat boxes them all
         assert all(a.stop == b.start for sls in self._slices.values() for a, b in zip(sls, sls[1:])), \
-            "a region's polygons must be added one after another (Thermometer._boxes)"
+            "a region's polygons must be added one after another (read() boxes each region by one run)"
         A, c = np.stack(rows), np.asarray(downs)
         nv = len(A)
         # Flattened landmarks q = (x0, y0, x1, y1, ...). With u = eye_l - eye_r, ex = (u.x, u.y) and
@@ -208,11 +209,18 @@ class Thermometer:
         m[2 * nv + 6, 0::2] = m[2 * nv + 6, 1::2] = core
         self._m, self._nv = m, nv
         self._disc = np.stack(discs)
-        self._box_regions = list(self._slices)
-        self._box_starts = np.array([self._slices[r][0].start for r in self._box_regions])
-        # per region, what read() does: (region, label, box index, statistic, visibility limits)
-        self._plan = [(r, _LABEL[r], self._box_regions.index(r), _STAT[r], VISIBLE_LIMITS[r])
-                      for r in REGIONS if r in self._slices]
+        # Scratch for read(): the vertices in 1/16 px, with every polygon and every region's vertex run a view
+        # of it made once here (slicing per face costs more than the drawing). It makes read() non-reentrant:
+        # one Thermometer per thread, and read() takes the geometry of this Thermometer only.
+        # _draw: (label, polygons) in draw order; _plan: per region (region, label, vertex run, statistic,
+        # visibility limits).
+        self._fbuf = np.zeros((nv, 2))
+        self._fixed = fixed = np.zeros((nv, 2), np.int32)
+        self._origin = np.zeros(2, np.int32)
+        self._draw = [(k, [fixed[sl] for sl in self._slices[r]]) for k, r in enumerate(_DRAW_ORDER, 1)
+                      if r in self._slices]
+        self._plan = [(r, _LABEL[r], fixed[self._slices[r][0].start:self._slices[r][-1].stop], _STAT[r],
+                       VISIBLE_LIMITS[r]) for r in REGIONS if r in self._slices]
         self._absent = [r for r in REGIONS if r not in self._slices]
 
     # ------------------------------------------------------------------ geometry
@@ -253,17 +261,24 @@ class Thermometer:
         if geo is None:
             return FaceThermal({r: RegionReading(nan, RegionQuality.NOT_VISIBLE) for r in REGIONS}, True)
         h, w = data.shape
-        (x0, y0, x1, y1), boxes = self._boxes(geo.vertices, w, h)
+        # vertices in 1/16 px; the face window: their box, 1 px wider before and 2 px after, clipped to the frame
+        buf, fixed = self._fbuf, self._fixed
+        np.multiply(geo.vertices, _SCALE, out=buf)
+        buf += 0.5
+        np.floor(buf, out=buf)
+        fixed[...] = buf  # integral already: the cast is exact
+        fx, fy, fw, fh = cv2.boundingRect(fixed)
+        x0, y0 = min(max((fx >> _SHIFT) - 1, 0), w), min(max((fy >> _SHIFT) - 1, 0), h)
+        x1, y1 = max(min(((fx + fw - 1) >> _SHIFT) + 2, w), x0), max(min(((fy + fh - 1) >> _SHIFT) + 2, h), y0)
         label = np.zeros((y1 - y0, x1 - x0), np.uint8)
         window = data[y0:y1, x0:x1]
         n_face = 0
         if label.size:
-            fixed = np.floor(geo.vertices * _SCALE + 0.5).astype(np.int32)
-            fixed -= np.array([x0 << _SHIFT, y0 << _SHIFT], np.int32)  # exact: the window's integer origin
-            for k, region in enumerate(_DRAW_ORDER, 1):
-                sls = geo.slices.get(region)
-                if sls:
-                    cv2.fillPoly(label, [fixed[sl] for sl in sls], k, lineType=cv2.LINE_8, shift=_SHIFT)
+            org = self._origin
+            org[0], org[1] = x0 << _SHIFT, y0 << _SHIFT
+            fixed -= org  # exact: the window's integer origin
+            for k, polys in self._draw:
+                cv2.fillPoly(label, polys, k, lineType=cv2.LINE_8, shift=_SHIFT)
             n_face = cv2.countNonZero(label)  # every labelled pixel: the face hull
         lo, hi = saturation if saturation is not None else (-math.inf, math.inf)
         vmax, bad = nan, None
@@ -276,7 +291,7 @@ class Thermometer:
         need = max(self.min_pixels, 1)
         readings: Dict[Region, RegionReading] = {r: RegionReading(nan, RegionQuality.NOT_VISIBLE)
                                                  for r in self._absent}
-        for region, k, bi, stat, (max_yaw, p_lo, p_hi) in self._plan:
+        for region, k, pts, stat, (max_yaw, p_lo, p_hi) in self._plan:
             if yaw > max_yaw or pitch < p_lo or pitch > p_hi:  # NaN pitch (no pose): no pitch limit
                 readings[region] = RegionReading(nan, RegionQuality.NOT_VISIBLE)
                 continue
@@ -289,8 +304,11 @@ class Thermometer:
                 else:
                     readings[region] = RegionReading(float(vmax), RegionQuality.OK, n)
                 continue
-            # only the region's own box is scanned: a large face costs little more than a small one
-            by0, by1, bx0, bx1 = boxes[bi]
+            # only the region's own box (its vertices' box, 1 px wider) is scanned: a large face costs
+            # little more than a small one
+            bx, by, bw, bh = cv2.boundingRect(pts)
+            bx0, by0 = max((bx >> _SHIFT) - 1, 0), max((by >> _SHIFT) - 1, 0)
+            bx1, by1 = max(((bx + bw - 1) >> _SHIFT) + 2, 0), max(((by + bh - 1) >> _SHIFT) + 2, 0)
             sel = label[by0:by1, bx0:bx1] == k
             if stat == _MEAN:
                 n = int(np.count_nonzero(sel))
@@ -313,35 +331,6 @@ class Thermometer:
             readings[region] = RegionReading(t, RegionQuality.OK, n)
         return FaceThermal(readings, True)
 
-    def _boxes(self, vertices: np.ndarray, w: int, h: int):
-        """The face window (x0, y0, x1, y1) on the frame, and per region (in ``_box_regions`` order) the
-        window's (y0, y1, x0, x1) that can hold its pixels (vertex box, 1 px wider).
-
-        Plain Python on a few dozen numbers: numpy's per-call cost would exceed the work here.
-        """
-        lo = np.minimum.reduceat(vertices, self._box_starts).tolist()
-        hi = np.maximum.reduceat(vertices, self._box_starts).tolist()
-        # the window: every vertex, truncated, clipped to the frame, 2 px past the top vertex
-        x0 = min(max(int(min(p[0] for p in lo)), 0), w)
-        y0 = min(max(int(min(p[1] for p in lo)), 0), h)
-        x1 = max(min(int(max(p[0] for p in hi)) + 2, w), x0)
-        y1 = max(min(int(max(p[1] for p in hi)) + 2, h), y0)
-        ww, wh = x1 - x0, y1 - y0
-        boxes = []
-        for (lx, ly), (hx, hy) in zip(lo, hi):
-            by0 = min(max(math.floor(ly) - y0 - 1, 0), wh)
-            bx0 = min(max(math.floor(lx) - x0 - 1, 0), ww)
-            boxes.append((by0, min(max(math.ceil(hy) - y0 + 2, by0), wh),
-                          bx0, min(max(math.ceil(hx) - x0 + 2, bx0), ww)))
-        return (x0, y0, x1, y1), boxes
-
-    @staticmethod
-    def _visible(region: Region, geo: FaceGeometry) -> bool:
-        max_yaw, lo, hi = VISIBLE_LIMITS[region]
-        if abs(geo.yaw_deg) > max_yaw:
-            return False
-        return not (geo.pitch_deg < lo or geo.pitch_deg > hi)  # NaN pitch (no pose): no pitch limit
-
 
 class ThermalReadout:
     """The pipeline's hook: region temperatures on every face, then the breathing rate per track."""
@@ -358,7 +347,7 @@ class ThermalReadout:
     def annotate(self, faces: List[Face], frame: ThermalFrame, stamp_s: float) -> None:
         radiometric = frame.kind == KIND_TEMPERATURE
         sat = saturation_limits(frame.encoding, self.frame_cfg) if radiometric else None
-        finite = sat is not None and _finite_counts(self.frame_cfg)
+        finite = sat is not None and _finite_counts(self.frame_cfg)  # 16-bit counts: no NaN/inf to look for
         for f in faces:
             geo = self.thermometer.geometry(f.landmarks, f.pose) if radiometric else None
             f.thermal = self.thermometer.read(frame.data, radiometric, geo, sat, finite)

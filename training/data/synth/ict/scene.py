@@ -189,7 +189,8 @@ def render_sequence(index: int, seed: int, opts, frames: int = 1, ypr=None, fps:
     rng = np.random.default_rng([int(seed), int(index), 11])
     sw, sh = SENSOR_SIZES[int(rng.integers(len(SENSOR_SIZES)))]
     k = intrinsics(sw, sh, float(rng.choice(HFOVS)))
-    fps = float(rng.choice(FPS_CHOICES)) if fps is None else float(fps)
+    drawn_fps = float(rng.choice(FPS_CHOICES))  # drawn even when ``fps`` is given: the rest of the scene must
+    fps = drawn_fps if fps is None else float(fps)  # not depend on the frame rate asked for (same people, place)
     ambient = float(rng.uniform(15.0, 30.0))
     sensor = sample_sensor(rng, sw, sh)
     light = rgb_app.sample_light(rng)
