@@ -29,9 +29,9 @@ def landmarks_polygon(header, face: Optional[Face]) -> PolygonStamped:
     msg = PolygonStamped()
     msg.header = header
     if face is not None:
-        lm = np.asarray(face.landmarks, np.float64).reshape(-1, 2)
-        sc = np.asarray(face.scores, np.float64).reshape(-1)
-        msg.polygon.points = [Point32(x=float(u), y=float(v), z=float(s)) for (u, v), s in zip(lm, sc)]
+        rows = np.column_stack([np.asarray(face.landmarks, np.float64).reshape(-1, 2),
+                                np.asarray(face.scores, np.float64).reshape(-1)]).tolist()
+        msg.polygon.points = [Point32(x=u, y=v, z=s) for u, v, s in rows]  # plain floats: half the time
     return msg
 
 

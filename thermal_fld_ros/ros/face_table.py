@@ -28,6 +28,7 @@ Columns (N = points of the model's landmark scheme)::
 from __future__ import annotations
 
 import array
+import functools
 from typing import List, Sequence
 
 import numpy as np
@@ -55,6 +56,7 @@ def columns(num_points: int) -> List[tuple]:
             ("breathing_rate", f32, 1), ("breathing_confidence", f32, 1), ("breathing_state", PointField.UINT8, 1)]
 
 
+@functools.lru_cache(maxsize=8)
 def table_dtype(num_points: int) -> np.dtype:
     """Little-endian numpy dtype of one row (the layout :func:`encode` writes)."""
     spec = []
@@ -89,18 +91,23 @@ def encode(faces: Sequence[Face], header, num_points: int) -> PointCloud2:
     msg = PointCloud2()
     msg.header = header
     msg.height, msg.width = 1, len(faces)
-    offset = 0
-    fields = []
-    for name, dt, count in columns(num_points):
-        fields.append(PointField(name=name, offset=offset, datatype=dt, count=count))
-        offset += np.dtype(_NUMPY_OF[dt]).itemsize * count
-    msg.fields = fields
+    msg.fields = [PointField(name=n, offset=o, datatype=dt, count=c) for n, o, dt, c in _field_layout(num_points)]
     msg.is_bigendian = False
     msg.point_step = dtype.itemsize
     msg.row_step = dtype.itemsize * len(faces)
     msg.is_dense = False  # NaN where pose is unknown
     msg.data = array.array("B", rows.tobytes())
     return msg
+
+
+@functools.lru_cache(maxsize=8)
+def _field_layout(num_points: int) -> tuple:
+    """(name, byte offset, datatype, count) of every column: the PointField list, computed once per size."""
+    out, offset = [], 0
+    for name, dt, count in columns(num_points):
+        out.append((name, offset, dt, count))
+        offset += np.dtype(_NUMPY_OF[dt]).itemsize * count
+    return tuple(out)
 
 
 def _thermal_columns(rows: np.ndarray, i: int, face: Face) -> None:
