@@ -255,7 +255,9 @@ class Pipeline:
         # on a detector frame every track is re-cropped from its own landmarks once more: real faces move
         # between detector runs, and a crop that converged in the same frame holds on (Chips sequences:
         # hit 0.437 -> 0.456); between detector runs one pass per track keeps the frame rate
-        restarted = new_tracks + reseated  # their box is a detection's: only the detection bound applies
+        # their box is a detection's: only the detection bound applies (once each: a deferred and an inline run
+        # may both have re-seated a track)
+        restarted = list({id(t): t for t in new_tracks + reseated}.values())
         refine = tracks if result.detector_ran else restarted
         fits = self._run_landmarks(frame01, tracks, refine, restarted) if tracks else {}
         t3 = time.perf_counter()
