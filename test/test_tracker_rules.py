@@ -43,6 +43,9 @@ def models(tmp_path_factory):
 def pipeline(path, **kw):
     kw.setdefault("smoothing", False)
     kw.setdefault("pose", False)
+    # one fixed detector for the tracker's rules: thermal_blob finds exactly the synthetic heads; the default
+    # cascade's CNN (trained on real Lepton frames) may add a face on these drawn bodies (test_cascade.py)
+    kw.setdefault("detector", "thermal_blob")
     return Pipeline(PipelineConfig(model_path=str(path), **kw))
 
 
