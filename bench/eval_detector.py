@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from thermal_fld_ros.config import PipelineConfig  # noqa: E402
-from thermal_fld_ros.detector import load_scorer, make_detector  # noqa: E402
+from thermal_fld_ros.detector import load_scorer, make_detector, min_score  # noqa: E402
 from training.detection_eval import DEFAULT_DATA, at_threshold, detect_all, evaluate, load_dataset  # noqa: E402
 
 __all__ = ["DEFAULT_DATA", "at_threshold", "detect_all", "evaluate", "load_dataset"]  # bench/fit_detector.py and test/test_detector.py import them from here
@@ -54,22 +54,21 @@ def main(argv=None) -> int:
         dets = detect_all(items, det, cfg, args.max_faces)
     else:
         from training.detector.evaluate import participant
+        from training.detector.lopo import fold_model
 
         folds = {}
         for it in items:
             p_ = participant(it.name)
             if p_ not in folds:
-                path = args.fold_models / f"fold_{p_}" / "detector.onnx"
-                if not path.is_file():
-                    print(f"no fold model for participant {p_!r} at {path}: run `python -m training detector lopo "
-                          f"--out {args.fold_models}` first")
+                try:
+                    folds[p_] = detector(str(fold_model(args.fold_models, p_)))
+                except FileNotFoundError as exc:
+                    print(exc)
                     return 1
-                folds[p_] = detector(str(path))
         dets = [detect_all([it], folds[participant(it.name)], cfg, args.max_faces)[0] for it in items]
     ms = (time.perf_counter() - t0) * 1e3 / max(len(items), 1)
     res = evaluate(items, dets, args.iou)
-    # the cascade applies its two thresholds itself: its faces are all at the operating point
-    at = 0.0 if getattr(det, "applies_thresholds", False) else cfg.detection_threshold
+    at = min_score(det, cfg.detection_threshold)  # 0 for the cascade: its faces are all at the operating point
     p, r = at_threshold(res, at)
     print(f"detector {name} on {res['n_images']} images, {res['n_gt']} faces, {res['n_det']} detections "
           f"(max {args.max_faces}/image), IoU >= {args.iou}")

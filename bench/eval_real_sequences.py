@@ -157,12 +157,13 @@ def score_sequence(items, published: List[List[Published]]) -> Score:
 
 
 def fold_model(fold_dir: Path, name: str) -> Path:
-    """The LOPO fold's detector that never saw participant ``name`` (``training detector lopo`` layout)."""
-    path = fold_dir / f"fold_{name}" / "detector.onnx"
-    if not path.is_file():
-        raise SystemExit(f"no fold model for sequence {name!r} at {path}: run `python -m training detector lopo "
-                         f"--out {fold_dir}` first")
-    return path
+    """The LOPO fold's detector that never saw participant ``name``; exits with the reason when it is absent."""
+    from training.detector.lopo import fold_model as lopo_fold_model
+
+    try:
+        return lopo_fold_model(fold_dir, name)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def run_pipeline(seqs, cfg_over: dict, fps: float, one_by_one: bool,

@@ -269,6 +269,12 @@ def load_scorer(path: Path = DETECTOR_PARAMS_PATH) -> dict:
 DETECTORS = ("cascade", "centreface", "thermal_blob")
 
 
+def min_score(detector: FaceDetector, threshold: float) -> float:
+    """The score a face of ``detector`` must reach to be kept: ``threshold``, or 0 for a detector that applies
+    its own thresholds (the cascade: each of its detectors has its own score scale)."""
+    return 0.0 if getattr(detector, "applies_thresholds", False) else float(threshold)
+
+
 def make_detector(name: str, min_face_px: int = 8, threads: int = 1, model_path: str = "",
                   long_side: int = 0, threshold: float = 0.5, cnn_threshold: float = 0.4) -> FaceDetector:
     """``cascade``: the learned ONNX detector (``model_path``, empty = the bundled ``detector_chips``) at

@@ -17,7 +17,7 @@ import numpy as np
 from .camera_model import Calibration, CameraInfoError, approximate_intrinsics, intrinsics_for
 from .config import PipelineConfig
 from .crop import invert, transform_points, warp
-from .detector import Detection, make_detector
+from .detector import Detection, make_detector, min_score
 from .frames import ThermalFrame, from_array
 from .ingest import FrameError, check_values
 from .landmark_model import LandmarkModel, ModelError
@@ -52,7 +52,7 @@ class Pipeline:
                                       model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side,
                                       threshold=self.cfg.detection_threshold,
                                       cnn_threshold=self.cfg.cascade_cnn_threshold)
-        self._filter_detections = not getattr(self.detector, "applies_thresholds", False)
+        self._min_score = min_score(self.detector, self.cfg.detection_threshold)
         self._rules = self.cfg.track_rules()
         self.scheme = get_scheme(self.meta.scheme)
         self.startup_warnings: List[str] = list(self.model.warnings)
@@ -187,23 +187,25 @@ class Pipeline:
         data, kind, frame01 = self._deferred
         self._deferred = None
         issues: List[Issue] = []
-        cfg = self.cfg
-        found = self._detect(data, kind, frame01, issues)
-        reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)
-        new_tracks = self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
+        reseated, new_tracks = self._apply_detections(self._detect(data, kind, frame01, issues))
         self._restart_next = new_tracks + reseated
         self._last_detection = self._frame_index - 1  # the frame it ran on
         return issues
 
     # ------------------------------------------------------------------ internals
+    def _apply_detections(self, found: List[Detection]) -> Tuple[List[Track], List[Track]]:
+        """A detector run's faces against the tracks: every track checked (confirmed, re-seated or dropped),
+        new tracks for faces on none. Returns (re-seated tracks, new tracks)."""
+        cfg = self.cfg
+        reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)
+        return reseated, self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
+
     def _detect(self, data: np.ndarray, kind: str, frame01: np.ndarray, issues: List[Issue]) -> List[Detection]:
-        """This frame's detections above ``detection_threshold``; a detector failure is an issue, no faces."""
+        """This frame's detections at or above the detector's minimum score (``detection_threshold``, or the
+        cascade's own two); a detector failure is an issue, no faces."""
         try:
             det_frame = self._detector_frame(data, kind, frame01)
-            found = self.detector.detect(det_frame, self.cfg.max_faces)
-            if not self._filter_detections:  # the cascade applies each of its detectors' thresholds
-                return found
-            return [d for d in found if d.score >= self.cfg.detection_threshold]
+            return [d for d in self.detector.detect(det_frame, self.cfg.max_faces) if d.score >= self._min_score]
         except Exception as exc:  # a safety net: one odd frame must not stop a stream
             log.exception("face detector failed")
             issues.append(Issue(Reason.DETECTOR_FAILED, f"face detector failed on this frame: "
@@ -233,8 +235,7 @@ class Pipeline:
             result.detection_deferred = True
         elif needed or self._frame_index - self._last_detection >= cfg.detection_interval:
             found = self._detect(data, kind, frame01, result.issues)
-            reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)  # checks every track
-            new_tracks = self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
+            reseated, new_tracks = self._apply_detections(found)
             started = {id(t.detection) for t in new_tracks}
             spare = [d for d in found if id(d) not in started]
             if heirs:

@@ -47,6 +47,16 @@ def _dets_from_json(rows):
     return [(name, [Detection(np.asarray(r[:4], np.float64), float(r[4])) for r in ds]) for name, ds in rows]
 
 
+def fold_model(out: Path, group: str) -> Path:
+    """The exported detector of the LOPO fold that held ``group`` out (``out`` of ``training detector lopo``);
+    FileNotFoundError, saying how to make it, when it is absent."""
+    path = Path(out) / f"fold_{group}" / "detector.onnx"
+    if not path.is_file():
+        raise FileNotFoundError(f"no fold model for group {group!r} at {path}: run `python -m training detector lopo "
+                                f"--out {out}` first")
+    return path
+
+
 def chips_meta(lopo_summary: dict | None, command: str, real_share: float, scenes: list) -> dict:
     data = "real Chips Thermal Face frames (300 FLIR Lepton 160x120 false-colour JPEGs, 412 face boxes, " \
            "../shared/data/real_thermal/chips_thermal_face), read through the runtime's frame path and " \

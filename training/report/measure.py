@@ -126,7 +126,7 @@ def detector_figures(real: Path) -> Optional[Dict[str, object]]:
     if not (data / "images").is_dir():
         return None
     from thermal_fld_ros.config import PipelineConfig
-    from thermal_fld_ros.detector import make_detector
+    from thermal_fld_ros.detector import make_detector, min_score
     from training.detection_eval import at_threshold, detect_all, evaluate, load_dataset, recall_at_precision
 
     cfg = PipelineConfig()
@@ -135,7 +135,7 @@ def detector_figures(real: Path) -> Optional[Dict[str, object]]:
                         cnn_threshold=cfg.cascade_cnn_threshold)
     dets = detect_all(items, det, cfg, 8)
     res = evaluate(items, dets, 0.5)
-    at = 0.0 if getattr(det, "applies_thresholds", False) else cfg.detection_threshold  # the cascade: already
+    at = min_score(det, cfg.detection_threshold)  # 0 for the cascade: it applied its own thresholds
     p, r = at_threshold(res, at)
     return {"images": res["n_images"], "faces": res["n_gt"], "ap50": res["ap50"], "detector": cfg.detector,
             "threshold": at, "precision": p, "recall": r,
