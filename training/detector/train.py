@@ -92,7 +92,7 @@ def train(scene_roots, out: Path, budget_s: float = 1500, batch: int = 24, lr: f
         step += 1
         run = 0.98 * run + 0.02 * float(loss.detach()) if step > 1 else float(loss.detach())
         if step % 25 == 0:
-            print(f"step {step} {spent:.0f}s loss {run:.3f} (heat {float(lh):.3f} box {float(lb):.3f})", file=log,
+            print(f"step {step} {spent:.0f}s loss {run:.3f} (heat {float(lh.detach()):.3f} box {float(lb.detach()):.3f})", file=log,
                   flush=True)
         if time.time() - t_ck > ckpt_every_s:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "spent_s": spent, "step": step,
