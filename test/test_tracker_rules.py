@@ -186,8 +186,12 @@ def test_a_track_lost_between_detector_runs_is_redetected_on_the_same_frame(mode
     assert res[1].detector_ran and len(res[1].faces) == 1
     x0, y0, x1, y1 = res[1].faces[0].box
     assert x0 < 60 < x1 and y0 < 60 < y1 and x1 < 130  # on the face where it is now, not where it was
-    res = play(pipeline(models["warm"], detection_interval=10, redetect_same_frame=False), frames)
+    # (the appearance check off too: it would see the box's content change and run the detector itself)
+    res = play(pipeline(models["warm"], detection_interval=10, redetect_same_frame=False, appearance_threshold=0.0),
+               frames)
     assert not res[1].detector_ran and res[1].faces == []
+    res = play(pipeline(models["warm"], detection_interval=10, redetect_same_frame=False), frames)
+    assert res[1].detector_ran and len(res[1].faces) == 1  # the appearance check alone re-detects it
 
 
 def test_a_face_found_again_on_the_same_frame_keeps_its_id(models):

@@ -69,6 +69,10 @@ class PipelineConfig:
                                    "same frame (not the next) so the face is not missed for a frame")
     redetect_threshold: float = _f(0.33, "run the detector on the next frame when a face's mean landmark "
                                         "confidence falls below this", (0.0, 1.0))
+    appearance_threshold: float = _f(0.5, "run the detector on this frame when a track's box content correlates "
+                                     "below this with the last frame's (its face moved further than the crop "
+                                     "follows); a track that run does not confirm is dropped. 0 = off",
+                                     (0.0, 1.0))
     track_iou_threshold: float = _f(0.3, "minimum box IoU to match a detection to an existing track", (0.0, 1.0))
     max_track_misses: int = _f(2, "frames a track survives below landmark_threshold before it is dropped",
                                (0, 100))

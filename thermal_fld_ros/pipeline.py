@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .appearance import similarity, thumbnail
 from .camera_model import Calibration, CameraInfoError, approximate_intrinsics, intrinsics_for
 from .config import PipelineConfig
 from .crop import invert, transform_points, warp
@@ -189,16 +190,31 @@ class Pipeline:
         issues: List[Issue] = []
         reseated, new_tracks = self._apply_detections(self._detect(data, kind, frame01, issues))
         self._restart_next = new_tracks + reseated
+        for t in self._restart_next:  # their new box, as it was on the frame the run saw
+            t.thumbnail = thumbnail(frame01, t.box) if self.cfg.appearance_threshold > 0 else None
         self._last_detection = self._frame_index - 1  # the frame it ran on
         return issues
 
     # ------------------------------------------------------------------ internals
-    def _apply_detections(self, found: List[Detection]) -> Tuple[List[Track], List[Track]]:
+    def _apply_detections(self, found: List[Detection], changed: Tuple[Track, ...] = ()
+                          ) -> Tuple[List[Track], List[Track]]:
         """A detector run's faces against the tracks: every track checked (confirmed, re-seated or dropped),
-        new tracks for faces on none. Returns (re-seated tracks, new tracks)."""
+        new tracks for faces on none. A ``changed`` track (its box content is not its face's any more) that
+        the run does not confirm is dropped now, before new tracks start. Returns (re-seated, new tracks)."""
         cfg = self.cfg
         reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)
+        gone = {id(t) for t in changed if t.unconfirmed > 0}
+        if gone:
+            self.tracks.tracks = [t for t in self.tracks.tracks if id(t) not in gone]
         return reseated, self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
+
+    def _changed_tracks(self, frame01: np.ndarray) -> Tuple[Track, ...]:
+        """Tracks whose box content correlates under ``appearance_threshold`` with the last frame's."""
+        thr = self.cfg.appearance_threshold
+        if thr <= 0:
+            return ()
+        return tuple(t for t in self.tracks.tracks
+                     if t.thumbnail is not None and similarity(t.thumbnail, thumbnail(frame01, t.box)) < thr)
 
     def _detect(self, data: np.ndarray, kind: str, frame01: np.ndarray, issues: List[Issue]) -> List[Detection]:
         """This frame's detections at or above the detector's minimum score (``detection_threshold``, or the
@@ -225,8 +241,11 @@ class Pipeline:
         new_tracks: List[Track] = []
         reseated: List[Track] = []
         spare: List[Detection] = []
+        dropped: List[Track] = []  # dropped by this step's detector run
         t1 = time.perf_counter()
         needed = detect or not self.tracks.tracks or self._redetect
+        changed = self._changed_tracks(frame01) if dets is None and not needed else ()
+        needed = needed or bool(changed)  # a face left its box: find it (or drop the track) on this frame
         if dets is not None:
             new_tracks = self.tracks.add_detections(dets, cfg.track_iou_threshold, cfg.max_faces)
             self.tracks.inherit_ids(new_tracks, heirs or [], cfg.track_iou_threshold, self._rules.reach)
@@ -235,7 +254,10 @@ class Pipeline:
             result.detection_deferred = True
         elif needed or self._frame_index - self._last_detection >= cfg.detection_interval:
             found = self._detect(data, kind, frame01, result.issues)
-            reseated, new_tracks = self._apply_detections(found)
+            reseated, new_tracks = self._apply_detections(found, changed)
+            alive = {id(t) for t in self.tracks.tracks}
+            dropped = [t for t in changed if id(t) not in alive]
+            heirs = (heirs or []) + dropped  # the face that left may be among this run's detections
             started = {id(t.detection) for t in new_tracks}
             spare = [d for d in found if id(d) not in started]
             if heirs:
@@ -266,7 +288,7 @@ class Pipeline:
 
         shown: List[Track] = []
         kept: List[Track] = []
-        lost: List[Track] = []
+        lost: List[Track] = list(dropped)
         fresh = {t.track_id for t in new_tracks}
         missed = {t.track_id for t in heirs or ()}
         for t in tracks:
@@ -291,6 +313,9 @@ class Pipeline:
         fitted = {id(t) for t in tracks}
         others = [t for t in self.tracks.tracks if id(t) not in fitted]  # tracks this step did not fit
         self.tracks.tracks = others + kept
+        if cfg.appearance_threshold > 0:
+            for t in kept:
+                t.thumbnail = thumbnail(frame01, t.box)  # what the next frame's box is compared with
         self.tracks.remove_duplicates()
         alive = {id(t) for t in self.tracks.tracks}
         return [t for t in shown if id(t) in alive], lost, spare

@@ -64,6 +64,7 @@ class Track:
     unconfirmed: int = 0  # detector runs since a detection last confirmed it
     presence: Optional[float] = None  # last P(face) from the landmark model (None: the model has none)
     detection: Optional[Detection] = None  # the detection that started it
+    thumbnail: Optional[np.ndarray] = None  # its box's content on the last frame (appearance.py)
 
     def __post_init__(self):
         if self.detection_side <= 0:
