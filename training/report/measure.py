@@ -31,10 +31,13 @@ def onnx_latency_ms(path: Path, threads: int, channels: int, size, repeats: int 
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     x = np.random.default_rng(0).random((batch, channels, size[1], size[0]), dtype=np.float32)
+    t = time.perf_counter()
     for _ in range(20):
         sess.run(None, {name: x})
+    per_run = (time.perf_counter() - t) / 20
     times = []
-    for _ in range(repeats):
+    # at least ~1.5 s of runs: a median over 200 runs of a 0.4 ms model (80 ms) follows any burst of load
+    for _ in range(max(repeats, int(1.5 / max(per_run, 1e-5)))):
         t = time.perf_counter()
         sess.run(None, {name: x})
         times.append(time.perf_counter() - t)
