@@ -156,6 +156,17 @@ def score_sequence(items, published: List[List[Published]]) -> Score:
     return s
 
 
+def parse_params(pairs) -> dict:
+    """``-p NAME=VALUE`` overrides -> {name: YAML value}."""
+    import yaml
+
+    out = {}
+    for p in pairs or []:
+        k, _, v = p.partition("=")
+        out[k.strip()] = yaml.safe_load(v)
+    return out
+
+
 def fold_model(fold_dir: Path, name: str) -> Path:
     """The LOPO fold's detector that never saw participant ``name``; exits with the reason when it is absent."""
     from training.detector.lopo import fold_model as lopo_fold_model
@@ -295,12 +306,8 @@ def main(argv=None) -> int:
     if not (a.data / "images").is_dir():
         print(f"no dataset at {a.data} (expected images/ and annotations_yolo_format/): nothing to evaluate")
         return 1
-    import yaml
-
     over = dict(RULES_OFF) if a.rules == "off" else {}
-    for p in a.param:
-        k, _, v = p.partition("=")
-        over[k] = yaml.safe_load(v)
+    over.update(parse_params(a.param))
     seqs = sequences(a.data)
     if a.node and a.fold_models:
         print("--fold-models plays each sequence with its own detector: pipeline only, not with --node")

@@ -25,19 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from eval_real_sequences import Published, Score, score_sequence  # noqa: E402
+from eval_real_sequences import Published, Score, parse_params, score_sequence  # noqa: E402
 
 DEFAULT_FACE_MODEL = ROOT.parent / "shared" / "data" / "face_model_ict"
-
-
-def parse_overrides(pairs) -> dict:
-    import yaml
-
-    out = {}
-    for p in pairs or []:
-        name, _, value = p.partition("=")
-        out[name.strip()] = yaml.safe_load(value)
-    return out
 
 
 def main(argv=None) -> int:
@@ -57,10 +47,11 @@ def main(argv=None) -> int:
     from training.data.synth.ict.scene import render_sequence
 
     opts = ict_sequence_options(args.face_model)
-    cfg = PipelineConfig.from_dict(parse_overrides(args.p))
+    over = parse_params(args.p)
+    cfg = PipelineConfig.from_dict(over)
     total, runs, frames = Score(), 0, 0
     print(f"ICT scenes (seed {args.seed}), {args.frames} frames each, through the pipeline; settings "
-          f"{parse_overrides(args.p) or 'defaults'}")
+          f"{over or 'defaults'}")
     for index in range(args.scenes):
         samples = render_sequence(index, args.seed, opts, args.frames)
         fps = float(samples[0].annotation.get("fps") or 9.0)

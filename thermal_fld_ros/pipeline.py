@@ -190,8 +190,7 @@ class Pipeline:
         issues: List[Issue] = []
         reseated, new_tracks = self._apply_detections(self._detect(data, kind, frame01, issues))
         self._restart_next = new_tracks + reseated
-        for t in self._restart_next:  # their new box, as it was on the frame the run saw
-            t.thumbnail = thumbnail(frame01, t.box) if self.cfg.appearance_threshold > 0 else None
+        self._keep_thumbnails(frame01, self._restart_next)  # their new box, on the frame the run saw
         self._last_detection = self._frame_index - 1  # the frame it ran on
         return issues
 
@@ -199,13 +198,10 @@ class Pipeline:
     def _apply_detections(self, found: List[Detection], changed: Tuple[Track, ...] = ()
                           ) -> Tuple[List[Track], List[Track]]:
         """A detector run's faces against the tracks: every track checked (confirmed, re-seated or dropped),
-        new tracks for faces on none. A ``changed`` track (its box content is not its face's any more) that
-        the run does not confirm is dropped now, before new tracks start. Returns (re-seated, new tracks)."""
+        new tracks for faces on none (a ``changed`` track the run does not confirm is dropped first:
+        TrackSet.confirm). Returns (re-seated tracks, new tracks)."""
         cfg = self.cfg
-        reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules)
-        gone = {id(t) for t in changed if t.unconfirmed > 0}
-        if gone:
-            self.tracks.tracks = [t for t in self.tracks.tracks if id(t) not in gone]
+        reseated = self.tracks.confirm(found, cfg.track_iou_threshold, self._rules, changed)
         return reseated, self.tracks.add_detections(found, cfg.track_iou_threshold, cfg.max_faces)
 
     def _changed_tracks(self, frame01: np.ndarray) -> Tuple[Track, ...]:
@@ -215,6 +211,12 @@ class Pipeline:
             return ()
         return tuple(t for t in self.tracks.tracks
                      if t.thumbnail is not None and similarity(t.thumbnail, thumbnail(frame01, t.box)) < thr)
+
+    def _keep_thumbnails(self, frame01: np.ndarray, tracks: List[Track]) -> None:
+        """What the next frame's boxes are compared with (only while the appearance check is on)."""
+        if self.cfg.appearance_threshold > 0:
+            for t in tracks:
+                t.thumbnail = thumbnail(frame01, t.box)
 
     def _detect(self, data: np.ndarray, kind: str, frame01: np.ndarray, issues: List[Issue]) -> List[Detection]:
         """This frame's detections at or above the detector's minimum score (``detection_threshold``, or the
@@ -313,9 +315,7 @@ class Pipeline:
         fitted = {id(t) for t in tracks}
         others = [t for t in self.tracks.tracks if id(t) not in fitted]  # tracks this step did not fit
         self.tracks.tracks = others + kept
-        if cfg.appearance_threshold > 0:
-            for t in kept:
-                t.thumbnail = thumbnail(frame01, t.box)  # what the next frame's box is compared with
+        self._keep_thumbnails(frame01, kept)
         self.tracks.remove_duplicates()
         alive = {id(t) for t in self.tracks.tracks}
         return [t for t in shown if id(t) in alive], lost, spare

@@ -145,7 +145,8 @@ class TrackSet:
         self.tracks = []
         self._next_id = 1
 
-    def confirm(self, dets: List[Detection], iou_threshold: float, rules: TrackRules) -> List[Track]:
+    def confirm(self, dets: List[Detection], iou_threshold: float, rules: TrackRules,
+                changed: Tuple[Track, ...] = ()) -> List[Track]:
         """Check every live track against a detector run; returns the tracks re-seated on their detection.
 
         A detection on a track (IoU or its centre inside) whose face is not much smaller than the track's
@@ -153,9 +154,11 @@ class TrackSet:
         ``rules.reseat_iou``: slid off, or grown/shrunk around the face) the track keeps its id but restarts
         from the detection box, then is re-cropped from its landmarks (Chips sequences, detector on every
         frame: hit 0.561 -> 0.609 against also asking the detection's centre to lie outside the box). A track
-        unconfirmed ``rules.max_unconfirmed`` runs in a row is dropped.
+        unconfirmed ``rules.max_unconfirmed`` runs in a row is dropped; a ``changed`` one (its box no longer
+        holds its face: appearance.py) on the first run that does not confirm it.
         """
         dropped, reseated = [], []
+        stale = {id(t) for t in changed}
         for t in self.tracks:
             side = box_side(t.box)
             match = [d for d in dets if _same_face(d.box, t.box, iou_threshold, rules.reach)
@@ -169,7 +172,7 @@ class TrackSet:
                     reseated.append(t)
             else:
                 t.unconfirmed += 1
-                if t.unconfirmed >= rules.max_unconfirmed:
+                if t.unconfirmed >= rules.max_unconfirmed or id(t) in stale:
                     dropped.append(t)
         gone = {t.track_id for t in dropped}
         self.tracks = [t for t in self.tracks if t.track_id not in gone]
