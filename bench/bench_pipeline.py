@@ -1,6 +1,6 @@
 """Runtime speed: student latency per face in onnxruntime, full pipeline frames/s, peak RSS (medians).
 
-    .venv/bin/python bench/bench_pipeline.py [--model M | --test-model] [--frames 300] [--detector NAME]
+    .venv/bin/python bench/bench_pipeline.py [--model M | --test-model] [--frames 300] [--detector NAME] [-p NAME=VALUE]
 
 Frames are synthetic radiometric frames (test/synthetic_frames.py) with 1 or 3 moving faces at 320x256
 and 640x512. ``--test-model`` benchmarks the fixed-output ONNX model from test/model_factory.py instead of
@@ -68,12 +68,12 @@ def raw_latency(path: Path, threads: int, runs: int) -> float:
     return statistics.median(times)
 
 
-def detector_latency(name: str, width: int, height: int, runs: int) -> float:
+def detector_latency(name: str, width: int, height: int, runs: int, flip_test: bool = False) -> float:
     """ms per whole-frame detector run on one thread (a real-looking frame: synthetic faces and bodies)."""
     from thermal_fld_ros.detector import make_detector
     from thermal_fld_ros.normalise import normalise
 
-    det = make_detector(name, 8, 1)
+    det = make_detector(name, 8, 1, flip_test=flip_test)
     f = from_array(moving_faces(width, height, 1, 1)[0], "32FC1")
     frame01 = normalise(f.data, f.kind)
     for _ in range(5):
@@ -97,9 +97,10 @@ def moving_faces(width: int, height: int, n_faces: int, n_frames: int):
     return frames
 
 
-def pipeline_rate(path: Path, width: int, height: int, n_faces: int, n_frames: int, detector: str = ""):
-    pipe = Pipeline(PipelineConfig(model_path=str(path), max_faces=max(3, n_faces),
-                                   detector=detector or PipelineConfig().detector))
+def pipeline_rate(path: Path, width: int, height: int, n_faces: int, n_frames: int, detector: str = "",
+                  overrides: dict = None):
+    pipe = Pipeline(PipelineConfig.from_dict(dict(overrides or {}, model_path=str(path), max_faces=max(3, n_faces),
+                                                  detector=detector or PipelineConfig().detector)))
     frames = [from_array(f, "32FC1") for f in moving_faces(width, height, n_faces, 30)]
     times, found, stages, detector_frames = [], [], {}, 0
     for i in range(n_frames + 10):
@@ -126,7 +127,12 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-only", type=Path, nargs="+", metavar="ONNX",
                     help="only time these ONNX files (e.g. untrained student architectures, no metadata needed)")
     ap.add_argument("--detector", default="", help="centreface | thermal_blob (default: the config's)")
+    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="PipelineConfig override, e.g. -p detector_flip_test=true")
     args = ap.parse_args(argv)
+    from eval_real_sequences import parse_params
+
+    overrides = parse_params(args.param)
     if args.latency_only:
         for path in args.latency_only:
             for threads in (1, 2):
@@ -146,11 +152,12 @@ def main(argv=None) -> int:
     for threads in (1, 2):
         print(f"student latency, 1 face, intra_op_threads={threads}: {model_latency(path, threads, args.frames):.3f} ms")
     detector = args.detector or PipelineConfig().detector
+    flip = bool(overrides.get("detector_flip_test", False))
     for (w, h) in ((160, 120), (640, 512)):
-        print(f"detector {detector}, one thread, {w}x{h} frame: {detector_latency(detector, w, h, 100):.2f} ms")
+        print(f"detector {detector}, one thread, {w}x{h} frame: {detector_latency(detector, w, h, 100, flip):.2f} ms")
     for (w, h) in ((320, 256), (640, 512)):
         for n in (1, 3):
-            med, fps_med, fps_mean, found, stages = pipeline_rate(path, w, h, n, args.frames, detector)
+            med, fps_med, fps_mean, found, stages = pipeline_rate(path, w, h, n, args.frames, detector, overrides)
             print(f"pipeline {w}x{h}, {n} face(s), detector {detector}: median {med:.2f} ms/frame = {fps_med:.0f} frames/s "
                   f"(mean rate incl. detector frames {fps_mean:.0f} frames/s, median faces found {found:.0f}; "
                   f"stage medians ms: {stages})")

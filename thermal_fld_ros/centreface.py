@@ -5,6 +5,11 @@ frames smaller than that are upscaled, which is what finds 10 px faces on a 160x
 padded to a multiple of 32. Face centres are the local maxima of the heatmap (3x3), the box comes from
 the regressed offset and log size, then the metadata's ``box_scale`` calibration and NMS.
 
+``flip_test``: the frame also goes through mirrored, in the same onnxruntime call (batch 2), and the two
+output maps are averaged cell by cell before decoding (the mirrored image is cut at a whole number of
+cells, so its cells line up with the direct ones exactly). Why: a face seen only from one side (a turned
+head, a hand at the cheek) scores differently mirrored, and the mean of the two is a steadier score.
+
 A model that is missing, truncated or of the wrong shape raises :class:`DetectorModelError` at
 construction (one line naming the path and the problem), so a node stops at start-up.
 """
@@ -44,7 +49,8 @@ class CentreFaceDetector:
     """onnxruntime session + metadata + heatmap decoding for one detector model file."""
 
     def __init__(self, path=DEFAULT_DETECTOR_MODEL, intra_op_threads: int = 1, long_side: int = 0,
-                 min_face_px: int = 6, min_score: float = 0.05, providers=("CPUExecutionProvider",)):
+                 min_face_px: int = 6, min_score: float = 0.05, providers=("CPUExecutionProvider",),
+                 flip_test: bool = False):
         import onnxruntime as ort
 
         self.path = resolve_detector_model(path)
@@ -74,6 +80,7 @@ class CentreFaceDetector:
         self.box_scale = (float(sw), float(sh), float(dy))
         self.min_face_px = float(min_face_px)
         self.min_score = float(min_score)
+        self.flip_test = bool(flip_test)
         self._check_io()
 
     def _check_io(self) -> None:
@@ -96,10 +103,28 @@ class CentreFaceDetector:
         img = cv2.resize(np.asarray(frame01, np.float32), (nw, nh),
                          interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         pw, ph = -(-nw // PAD) * PAD, -(-nh // PAD) * PAD
-        x = np.zeros((1, 1, ph, pw), np.float32)
+        x = np.zeros((2 if self.flip_test else 1, 1, ph, pw), np.float32)
         x[0, 0, :nh, :nw] = img
+        if not self.flip_test:
+            heat, box = self.session.run(self.outputs[:2], {self.input_name: x})
+            return self._decode(heat[0, 0], box[0], s, max_faces, (w, h))
+        cw = -(-nw // self.stride) * self.stride  # whole cells: mirrored cell j is direct cell cw/stride - 1 - j
+        x[1, 0, :, :cw] = x[0, 0, :, cw - 1::-1]
         heat, box = self.session.run(self.outputs[:2], {self.input_name: x})
-        return self._decode(heat[0, 0], box[0], s, max_faces, (w, h))
+        return self._decode(*self._merge_mirrored(heat[:, 0], box, cw // self.stride), s, max_faces, (w, h))
+
+    @staticmethod
+    def _merge_mirrored(heat: np.ndarray, box: np.ndarray, cells: int):
+        """Mean of the direct (index 0) and mirrored (index 1) output maps on the direct image's cells.
+
+        Mirrored back, a cell's x offset o (from its left edge, in cells) becomes 1 - o; y offset and log
+        sizes are unchanged. Cells right of ``cells`` (padding only) keep the direct values."""
+        h, b = heat[0].copy(), box[0].copy()
+        mh, mb = heat[1, :, cells - 1::-1], box[1, :, :, cells - 1::-1]
+        h[:, :cells] = (h[:, :cells] + mh) * 0.5
+        b[0, :, :cells] = (b[0, :, :cells] + (1.0 - mb[0])) * 0.5
+        b[1:, :, :cells] = (b[1:, :, :cells] + mb[1:]) * 0.5
+        return h, b
 
     def _decode(self, heat: np.ndarray, box: np.ndarray, s: float, max_faces: int, size) -> List[Detection]:
         peaks = (heat >= cv2.dilate(heat, np.ones((3, 3), np.uint8))) & (heat >= self.min_score)

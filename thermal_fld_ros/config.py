@@ -54,6 +54,9 @@ class PipelineConfig:
                                       "centreface")
     detector_long_side: int = _f(0, "centreface input long side in pixels (0 = the model's own, 320); higher finds "
                                     "smaller faces on large frames at more cost", (0, 4096))
+    detector_flip_test: bool = _f(False, "the learned CNN also sees the frame mirrored (same model call) and "
+                                         "averages the two output maps; off: on real Lepton frames out of sample "
+                                         "it did not help (LOPO AP 0.745 -> 0.740, docs/runtime.md)")
     max_faces: int = _f(3, "most faces processed per frame (largest first)", (1, 32))
     detection_interval: int = _f(10, "run the detector every N frames; between, follow faces from landmarks",
                                  (1, 1000))

@@ -276,13 +276,15 @@ def min_score(detector: FaceDetector, threshold: float) -> float:
 
 
 def make_detector(name: str, min_face_px: int = 8, threads: int = 1, model_path: str = "",
-                  long_side: int = 0, threshold: float = 0.5, cnn_threshold: float = 0.4) -> FaceDetector:
+                  long_side: int = 0, threshold: float = 0.5, cnn_threshold: float = 0.4,
+                  flip_test: bool = False) -> FaceDetector:
     """``cascade``: the learned ONNX detector (``model_path``, empty = the bundled ``detector_chips``) at
     ``cnn_threshold``, and ``thermal_blob`` at ``threshold`` on frames where it finds no face (cascade.py);
     ``centreface``: the learned ONNX detector alone (``model_path``, empty = the bundled synthetic-only one);
     ``thermal_blob``: the hand-made warm-blob detector above (no model file).
     ``threads`` is the pipeline's one thread-pool setting (``intra_op_threads``, 0 = the library default),
-    shared with the landmark model. Only the cascade applies thresholds itself (``applies_thresholds``)."""
+    shared with the landmark model. Only the cascade applies thresholds itself (``applies_thresholds``).
+    ``flip_test``: the CNN also sees the frame mirrored and averages the two (centreface.py)."""
     cv2.setNumThreads(int(threads) if threads > 0 else -1)  # OpenCV: 0 would mean "no threads", -1 its default
     if name == "thermal_blob":
         return ThermalBlobDetector(BlobDetectorParams(min_face_px=min_face_px))
@@ -290,7 +292,8 @@ def make_detector(name: str, min_face_px: int = 8, threads: int = 1, model_path:
         from .centreface import CHIPS_DETECTOR_MODEL, DEFAULT_DETECTOR_MODEL, CentreFaceDetector
 
         default = CHIPS_DETECTOR_MODEL if name == "cascade" else DEFAULT_DETECTOR_MODEL
-        cnn = CentreFaceDetector(model_path or default, threads, long_side, min_face_px=min(min_face_px, 6))
+        cnn = CentreFaceDetector(model_path or default, threads, long_side, min_face_px=min(min_face_px, 6),
+                                 flip_test=flip_test)
         if name == "centreface":
             return cnn
         from .cascade import CascadeDetector

@@ -52,7 +52,8 @@ class Pipeline:
         self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads,
                                       model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side,
                                       threshold=self.cfg.detection_threshold,
-                                      cnn_threshold=self.cfg.cascade_cnn_threshold)
+                                      cnn_threshold=self.cfg.cascade_cnn_threshold,
+                                      flip_test=self.cfg.detector_flip_test)
         self._min_score = min_score(self.detector, self.cfg.detection_threshold)
         self._rules = self.cfg.track_rules()
         self.scheme = get_scheme(self.meta.scheme)
