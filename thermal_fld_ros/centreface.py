@@ -7,8 +7,8 @@ the regressed offset and log size, then the metadata's ``box_scale`` calibration
 
 ``flip_test``: the frame also goes through mirrored, in the same onnxruntime call (batch 2), and the two
 output maps are averaged cell by cell before decoding (the mirrored image is cut at a whole number of
-cells, so its cells line up with the direct ones exactly). Why: a face seen only from one side (a turned
-head, a hand at the cheek) scores differently mirrored, and the mean of the two is a steadier score.
+cells, so its cells line up with the direct ones exactly). Off by default: on real Lepton frames out of
+sample it did not help (LOPO AP 0.745 -> 0.740, docs/runtime.md); kept so other cameras can be measured.
 
 A model that is missing, truncated or of the wrong shape raises :class:`DetectorModelError` at
 construction (one line naming the path and the problem), so a node stops at start-up.
