@@ -68,12 +68,14 @@ def raw_latency(path: Path, threads: int, runs: int) -> float:
     return statistics.median(times)
 
 
-def detector_latency(name: str, width: int, height: int, runs: int, flip_test: bool = False) -> float:
-    """ms per whole-frame detector run on one thread (a real-looking frame: synthetic faces and bodies)."""
-    from thermal_fld_ros.detector import make_detector
+def detector_latency(name: str, width: int, height: int, runs: int, overrides: dict = None) -> float:
+    """ms per whole-frame detector run on one thread (a real-looking frame: synthetic faces and bodies), the
+    detector built from the config with ``overrides`` as the pipeline builds it."""
+    from thermal_fld_ros.detector import detector_from_config
     from thermal_fld_ros.normalise import normalise
 
-    det = make_detector(name, 8, 1, flip_test=flip_test)
+    det = detector_from_config(PipelineConfig.from_dict(dict({"min_face_px": 8, "intra_op_threads": 1},
+                                                             **(overrides or {}), detector=name)))
     f = from_array(moving_faces(width, height, 1, 1)[0], "32FC1")
     frame01 = normalise(f.data, f.kind)
     for _ in range(5):
@@ -152,9 +154,8 @@ def main(argv=None) -> int:
     for threads in (1, 2):
         print(f"student latency, 1 face, intra_op_threads={threads}: {model_latency(path, threads, args.frames):.3f} ms")
     detector = args.detector or PipelineConfig().detector
-    flip = bool(overrides.get("detector_flip_test", False))
     for (w, h) in ((160, 120), (640, 512)):
-        print(f"detector {detector}, one thread, {w}x{h} frame: {detector_latency(detector, w, h, 100, flip):.2f} ms")
+        print(f"detector {detector}, one thread, {w}x{h} frame: {detector_latency(detector, w, h, 100, overrides):.2f} ms")
     for (w, h) in ((320, 256), (640, 512)):
         for n in (1, 3):
             med, fps_med, fps_mean, found, stages = pipeline_rate(path, w, h, n, args.frames, detector, overrides)

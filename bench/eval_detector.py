@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from thermal_fld_ros.config import PipelineConfig  # noqa: E402
-from thermal_fld_ros.detector import load_scorer, make_detector, min_score  # noqa: E402
+from thermal_fld_ros.detector import detector_from_config, load_scorer, min_score  # noqa: E402
 from training.detection_eval import DEFAULT_DATA, at_threshold, detect_all, evaluate, load_dataset  # noqa: E402
 
 __all__ = ["DEFAULT_DATA", "at_threshold", "detect_all", "evaluate", "load_dataset"]  # bench/fit_detector.py and test/test_detector.py import them from here
@@ -47,10 +48,11 @@ def main(argv=None) -> int:
     cfg = PipelineConfig()
     name = args.detector or cfg.detector
     items = load_dataset(args.data)
+    det_cfg = replace(cfg, detector=name, intra_op_threads=1, detector_long_side=args.long_side,
+                      detector_flip_test=args.flip_test)
+
     def detector(model_path: str):
-        return make_detector(name, cfg.min_face_px, 1, model_path=model_path, long_side=args.long_side,
-                             threshold=cfg.detection_threshold, cnn_threshold=cfg.cascade_cnn_threshold,
-                             flip_test=args.flip_test)
+        return detector_from_config(replace(det_cfg, detector_model_path=model_path))
 
     det = detector(args.model)
     t0 = time.perf_counter()

@@ -6,7 +6,7 @@ from synthetic_frames import thermal_frame
 
 from thermal_fld_ros.centreface import DEFAULT_DETECTOR_MODEL, CentreFaceDetector, DetectorModelError
 from thermal_fld_ros.config import PipelineConfig
-from thermal_fld_ros.detector import make_detector
+from thermal_fld_ros.detector import detector_from_config, make_detector
 from thermal_fld_ros.landmark_model import ModelError
 from thermal_fld_ros.model_meta import read_onnx_metadata
 
@@ -87,6 +87,7 @@ def test_flip_test_detections_of_a_mirrored_frame_are_mirrored(shape):
     """Averaging a frame with its mirror is symmetric: the mirrored frame gives the mirrored boxes."""
     det = make_detector("centreface", 8, 1, model_path="detector_chips", flip_test=True)
     assert det.flip_test and not make_detector("centreface", 8, 1).flip_test
+    assert detector_from_config(PipelineConfig(detector_flip_test=True)).primary.flip_test  # the cascade's CNN
     h, w = shape
     frame = thermal_frame(w, h, faces=((0.4 * w, 0.4 * h, 0.12 * max(h, w), 0),), seed=2)
     frame01 = ((frame - frame.min()) / (frame.max() - frame.min())).astype(np.float32)

@@ -275,6 +275,14 @@ def min_score(detector: FaceDetector, threshold: float) -> float:
     return 0.0 if getattr(detector, "applies_thresholds", False) else float(threshold)
 
 
+def detector_from_config(cfg) -> FaceDetector:
+    """The detector a ``PipelineConfig`` asks for: the one place its detector fields map onto
+    :func:`make_detector` (the pipeline, benchmarks and the report all build it here)."""
+    return make_detector(cfg.detector, cfg.min_face_px, cfg.intra_op_threads, model_path=cfg.detector_model_path,
+                         long_side=cfg.detector_long_side, threshold=cfg.detection_threshold,
+                         cnn_threshold=cfg.cascade_cnn_threshold, flip_test=cfg.detector_flip_test)
+
+
 def make_detector(name: str, min_face_px: int = 8, threads: int = 1, model_path: str = "",
                   long_side: int = 0, threshold: float = 0.5, cnn_threshold: float = 0.4,
                   flip_test: bool = False) -> FaceDetector:

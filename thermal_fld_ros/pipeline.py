@@ -18,7 +18,7 @@ from .appearance import similarity, thumbnail
 from .camera_model import Calibration, CameraInfoError, approximate_intrinsics, intrinsics_for
 from .config import PipelineConfig
 from .crop import invert, transform_points, warp
-from .detector import Detection, make_detector, min_score
+from .detector import Detection, detector_from_config, min_score
 from .frames import ThermalFrame, from_array
 from .ingest import FrameError, check_values
 from .landmark_model import LandmarkModel, ModelError
@@ -49,11 +49,7 @@ class Pipeline:
         # Never publish from an untrained network: models not marked trained are refused here.
         self.model = LandmarkModel(self.cfg.resolved_model_path(), self.cfg.providers, self.cfg.intra_op_threads,
                                    flip_test=self.cfg.flip_test)
-        self.detector = make_detector(self.cfg.detector, self.cfg.min_face_px, self.cfg.intra_op_threads,
-                                      model_path=self.cfg.detector_model_path, long_side=self.cfg.detector_long_side,
-                                      threshold=self.cfg.detection_threshold,
-                                      cnn_threshold=self.cfg.cascade_cnn_threshold,
-                                      flip_test=self.cfg.detector_flip_test)
+        self.detector = detector_from_config(self.cfg)
         self._min_score = min_score(self.detector, self.cfg.detection_threshold)
         self._rules = self.cfg.track_rules()
         self.scheme = get_scheme(self.meta.scheme)

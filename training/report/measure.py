@@ -129,13 +129,12 @@ def detector_figures(real: Path) -> Optional[Dict[str, object]]:
     if not (data / "images").is_dir():
         return None
     from thermal_fld_ros.config import PipelineConfig
-    from thermal_fld_ros.detector import make_detector, min_score
+    from thermal_fld_ros.detector import detector_from_config, min_score
     from training.detection_eval import at_threshold, detect_all, evaluate, load_dataset, recall_at_precision
 
     cfg = PipelineConfig()
     items = load_dataset(data)
-    det = make_detector(cfg.detector, cfg.min_face_px, threshold=cfg.detection_threshold,
-                        cnn_threshold=cfg.cascade_cnn_threshold)
+    det = detector_from_config(cfg)
     dets = detect_all(items, det, cfg, 8)
     res = evaluate(items, dets, 0.5)
     at = min_score(det, cfg.detection_threshold)  # 0 for the cascade: it applied its own thresholds
