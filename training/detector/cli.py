@@ -40,6 +40,8 @@ def register(subparsers) -> None:
     lo.add_argument("--scenes", action="append", default=None, help="synthetic scene dir(s) to mix in (default none)")
     lo.add_argument("--real-share", type=float, default=0.7)
     lo.add_argument("--batch", type=int, default=24)
+    lo.add_argument("--width", type=int, default=16, help="CNN width (channels of the first stage), every fold "
+                    "and the final model")
     lo.add_argument("--only", action="append", default=None, metavar="G", help="run only these folds (timing)")
     lo.add_argument("--final-out", default="", help="after all folds, train on every frame and export here, "
                     "e.g. thermal_fld_ros/models/detector_chips.onnx")

@@ -100,7 +100,9 @@ def _summary(res: dict) -> dict:
 
 
 def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float = 0.7, batch: int = 24,
-             only=(), final_out: str = "", command: str = "") -> dict:
+             only=(), final_out: str = "", command: str = "", width: int = 16) -> dict:
+    """Train, export and evaluate one detector per held-out participant group, pool the held-out figures into
+    ``out/lopo.json``, and (with ``final_out``) train the shipped model on every frame with the same recipe."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = PipelineConfig()
@@ -114,7 +116,7 @@ def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float
         if done.is_file():
             continue
         t0 = time.time()
-        ckpt = train(list(scenes), fdir, budget_s, batch, workers=0, real_items=real, exclude=[g],
+        ckpt = train(list(scenes), fdir, budget_s, batch, width=width, workers=0, real_items=real, exclude=[g],
                      real_share=real_share)
         t_train = time.time() - t0
         onnx_path = export(ckpt, fdir / "detector.onnx", note=f"LOPO fold: group {g} held out")
@@ -148,7 +150,8 @@ def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float
     if not held_items:
         return {}
     res_raw, res_cal = pool(held_items, raw, per_raw), pool(held_items, cal, per_cal)
-    summary = {"folds": sorted(timing), "budget_s_per_fold": budget_s, "real_share": real_share if scenes else 1.0,
+    summary = {"folds": sorted(timing), "budget_s_per_fold": budget_s, "width": width,
+               "real_share": real_share if scenes else 1.0,
                "scenes": [str(s) for s in scenes], "raw_boxes": _summary(res_raw),
                "calibrated_boxes": _summary(res_cal), "per_fold": timing,
                "per_group_ap50_raw": {g: round(v["ap50"], 4) for g, v in per_raw.items()},
@@ -160,7 +163,8 @@ def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float
               f"{r['small_recall_at_p85']:.3f} of {r['small_faces']} at score >= {r['threshold_at_p85']:.3f}")
     if final_out and len(timing) == len(groups(real)):
         fdir = out / "final"
-        ckpt = train(list(scenes), fdir, budget_s, batch, workers=0, real_items=real, real_share=real_share)
+        ckpt = train(list(scenes), fdir, budget_s, batch, width=width, workers=0, real_items=real,
+                     real_share=real_share)
         trained = json.loads((fdir / "train.json").read_text())  # the run's own record, right after a resume too
         lopo_fig = {"raw_boxes": summary["raw_boxes"], "calibrated_boxes": summary["calibrated_boxes"],
                     "budget_s_per_fold": budget_s}
@@ -179,5 +183,5 @@ def run_lopo(real_root, out: Path, budget_s: float, scenes=(), real_share: float
 def main(args) -> int:
     command = "python -m training detector lopo " + " ".join(shlex.quote(a) for a in sys.argv[3:])
     run_lopo(args.real, Path(args.out), args.budget_s, args.scenes or [], args.real_share, args.batch,
-             tuple(args.only or ()), args.final_out, command)
+             tuple(args.only or ()), args.final_out, command, args.width)
     return 0
