@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import List, Optional
 
+from thermal_fld_ros.config import default_model_path
 from training.report.measure import (
     REAL,
     ablation_figures,
@@ -37,16 +38,24 @@ from training.report.render import fps_vs_params_plot, render_markdown
 
 def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Path,
           experiments: Optional[List[Path]] = None) -> Path:
-    syn = synthetic_figures(run_dir)
+    previous = out_md.parent / "results.json"
+    carried = carried_run(previous) if not (run_dir / "config.yaml").is_file() else None
+    if carried is None:
+        syn = synthetic_figures(run_dir)
+        model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
+    else:  # the run is gone: its figures stand, what does not need it is measured again on the bundled model
+        syn, model = carried["synthetic"], default_model_path()
     det = detector_figures(REAL)
-    model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
     real = real_landmark_figures(REAL, model)
     abl = ablation_figures(ablation_dir) if ablation_dir else None
     if abl is None and ablation_dir:
-        abl = carried_ablation(out_md.parent / "results.json")
-    rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
-          "mediapipe": mediapipe_figures(model), "experiments": experiment_figures(experiments or []),
-          "runtime": runtime_readouts(run_dir, model)}
+        abl = carried_ablation(previous)
+    if carried is None:
+        rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
+              "experiments": experiment_figures(experiments or []), "runtime": runtime_readouts(run_dir, model)}
+    else:
+        rx = {k: carried["real"].get(k) for k in ("rgb_teacher", "adapt", "experiments", "runtime")}
+    rx["mediapipe"] = mediapipe_figures(model)
     img_dir.mkdir(parents=True, exist_ok=True)
     fps_vs_params_plot(syn["rows"], img_dir / "results_fps_vs_params.png")
     for name in ("ced", "overlay_grid", "training_curves"):
@@ -75,6 +84,24 @@ def carried_ablation(previous: Path) -> Optional[dict]:
     return abl
 
 
+def carried_run(previous: Path) -> Optional[dict]:
+    """The previous report's figures when the bundled recipe's run directory is gone (a fresh checkout).
+
+    Only for a report refreshed after a runtime change (a new detector): what needs the run (the synthetic
+    test split, the teachers, the RGB and adaptation readouts) is carried and labelled so; the detector,
+    the real frames through the pipeline and the MediaPipe comparison are measured again on the bundled
+    student, which is the run's exported default. ``None`` when there is no previous report to carry.
+    """
+    if not previous.is_file():
+        return None
+    old = json.loads(previous.read_text(encoding="utf-8"))
+    syn = old.get("synthetic")
+    if not syn:
+        return None
+    syn.setdefault("carried_from", f"{previous.as_posix()} (the run {syn.get('run_dir')} is absent)")
+    return {"synthetic": syn, "real": old.get("real") or {}}
+
+
 def _cmd(args: argparse.Namespace) -> int:
     out = build(Path(args.run), Path(args.ablation) if args.ablation else None, Path(args.out),
                 Path(args.img_dir), [Path(p) for p in args.experiments])
@@ -84,7 +111,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("report", help="write docs/RESULTS.md from a finished `all` run (+ `ablate` run)")
-    p.add_argument("--run", default="runs/default", help="the bundled recipe's run directory")
+    p.add_argument("--run", default="runs/default", help="the bundled recipe's run directory (absent: its figures are carried "
+                   "from the previous results.json and the rest is measured on the bundled student)")
     p.add_argument("--ablation", default="runs/ablation", help="the ablation run directory ('' to skip)")
     p.add_argument("--out", default="docs/RESULTS.md")
     p.add_argument("--img-dir", default="docs/img")

@@ -52,6 +52,11 @@ def render_markdown(syn, det, real, abl, img_rel: str, rx=None) -> str:
           "Wall time per stage on this machine (seconds; a stage resumed or reused shows only its last run): " + ", ".join(
               f"{k} {v:.0f}" for k, v in syn["timings_s"].items()) +
           f"; total {sum(syn['timings_s'].values()) / 60:.1f} min.", ""]
+    if syn.get("carried_from"):
+        L += [f"**Refreshed without the run**: the synthetic test split, the teachers, the RGB-teacher, "
+              f"adaptation and runtime readouts are carried from {syn['carried_from']}; the face detector, the "
+              "real frames through the pipeline and the MediaPipe comparison were measured again now, on the "
+              "bundled student (`thermal_fld_ros/models/student.onnx`, that run's default).", ""]
     L += [f"## Held-out synthetic test split ({syn['count']} faces, thermal unless noted)", "",
           "NME: mean point error / outer-eye-corner distance. FR and AUC at NME 0.10. Pose: yaw/pitch/roll "
           "MAE in degrees from the predicted landmarks (solvePnP against the mean face), all test faces and "
