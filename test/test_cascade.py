@@ -54,20 +54,23 @@ def test_it_is_the_default_and_the_pipeline_keeps_its_thresholds():
 
 @pytest.mark.skipif(not REAL54.is_dir(), reason="real radiometric frames not present (../shared/data)")
 def test_faces_of_another_camera_are_found_through_the_fallback():
-    # The two real 640x512 radiometric frames: the Lepton-trained CNN scores the face under its threshold,
-    # thermal_blob finds it (why the default is a cascade, not the CNN alone).
+    # The two real 640x512 radiometric frames: the Lepton-trained CNN scores the face under its threshold on
+    # at least one of them (the width-24 model of 2026-12-05 finds the first itself), and thermal_blob finds
+    # it there (why the default is a cascade, not the CNN alone).
     from training.data.loaders import load_dataset
     from training.data.records import load_thermal
 
     pipe = Pipeline(PipelineConfig(thermometry=False))
+    fallback_used = 0
     for rec in load_dataset("sftl54", REAL54):
         data, kind = load_thermal(rec)
         pipe.reset()
         before = pipe.detector.fallback_frames
         res = pipe.process(ThermalFrame(data, kind, "32FC1"), 0.0)
-        assert pipe.detector.fallback_frames > before
+        fallback_used += pipe.detector.fallback_frames > before
         assert res.faces, rec.image_path.name
         gt = rec.landmarks
         centre = (gt.min(0) + gt.max(0)) / 2
         box = res.primary.box
         assert box[0] < centre[0] < box[2] and box[1] < centre[1] < box[3]
+    assert fallback_used >= 1, "the CNN alone found both faces of the other camera: is the cascade still needed?"
