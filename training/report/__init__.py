@@ -30,6 +30,7 @@ from training.report.real import (
     adaptation_figures,
     experiment_figures,
     mediapipe_figures,
+    read_json,
     rgb_teacher_figures,
     runtime_readouts,
 )
@@ -43,19 +44,17 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
     if carried is None:
         syn = synthetic_figures(run_dir)
         model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
+        rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
+              "experiments": experiment_figures(experiments or []), "runtime": runtime_readouts(run_dir, model)}
     else:  # the run is gone: its figures stand, what does not need it is measured again on the bundled model
         syn, model = carried["synthetic"], default_model_path()
+        rx = {k: carried["real"].get(k) for k in ("rgb_teacher", "adapt", "experiments", "runtime")}
     det = detector_figures(REAL)
     real = real_landmark_figures(REAL, model)
+    rx["mediapipe"] = mediapipe_figures(model)
     abl = ablation_figures(ablation_dir) if ablation_dir else None
     if abl is None and ablation_dir:
         abl = carried_ablation(previous)
-    if carried is None:
-        rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
-              "experiments": experiment_figures(experiments or []), "runtime": runtime_readouts(run_dir, model)}
-    else:
-        rx = {k: carried["real"].get(k) for k in ("rgb_teacher", "adapt", "experiments", "runtime")}
-    rx["mediapipe"] = mediapipe_figures(model)
     img_dir.mkdir(parents=True, exist_ok=True)
     fps_vs_params_plot(syn["rows"], img_dir / "results_fps_vs_params.png")
     for name in ("ced", "overlay_grid", "training_curves"):
@@ -76,9 +75,7 @@ def carried_ablation(previous: Path) -> Optional[dict]:
     The ablation has its own recipe (``training/configs/ablation.yaml``), independent of the bundled
     model's run, so retraining the bundled model does not invalidate it; the table says it was carried.
     """
-    if not previous.is_file():
-        return None
-    abl = json.loads(previous.read_text(encoding="utf-8")).get("ablation")
+    abl = (read_json(previous) or {}).get("ablation")
     if abl:
         abl.setdefault("carried_from", f"{previous.as_posix()} (an earlier `ablate` run; its run directory is absent)")
     return abl
@@ -92,9 +89,7 @@ def carried_run(previous: Path) -> Optional[dict]:
     the real frames through the pipeline and the MediaPipe comparison are measured again on the bundled
     student, which is the run's exported default. ``None`` when there is no previous report to carry.
     """
-    if not previous.is_file():
-        return None
-    old = json.loads(previous.read_text(encoding="utf-8"))
+    old = read_json(previous) or {}
     syn = old.get("synthetic")
     if not syn:
         return None

@@ -12,18 +12,19 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 
-def _read(path: Path) -> Optional[dict]:
+def read_json(path: Path) -> Optional[dict]:
+    """A JSON record of a run, or None when it is absent."""
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def rgb_teacher_figures(run_dir: Path) -> Optional[Dict[str, object]]:
     """The RGB teacher on its held-out real photos (``data.rgb_val``; HELEN testset in the bundled recipe)."""
-    return _read(Path(run_dir) / "rgb_teacher" / "real_rgb_eval.json")
+    return read_json(Path(run_dir) / "rgb_teacher" / "real_rgb_eval.json")
 
 
 def adaptation_figures(run_dir: Path) -> Optional[Dict[str, object]]:
     """Real-face readouts of every thermal model, before and after AdaBN (``adapt`` stage)."""
-    return _read(Path(run_dir) / "adapt" / "adapt.json")
+    return read_json(Path(run_dir) / "adapt" / "adapt.json")
 
 
 def runtime_readouts(run_dir: Path, model_path: Path) -> Optional[Dict[str, object]]:
@@ -80,14 +81,14 @@ def experiment_figures(exp_dirs: List[Path]) -> Optional[List[Dict[str, object]]
     rows = []
     for d in exp_dirs:
         d = Path(d)
-        adapt = _read(d / "adapt" / "adapt.json")
+        adapt = read_json(d / "adapt" / "adapt.json")
         if adapt is None:
             continue
         cfg = _read_yaml(d / "config.yaml")
         student = next((k for k in adapt["models"] if k.startswith("student_")), None)
         evals = {}
         for sub in sorted(d.iterdir()):
-            m = _read(sub / "metrics.json") if sub.is_dir() else None
+            m = read_json(sub / "metrics.json") if sub.is_dir() else None
             if m:
                 model = next((v for k, v in m["models"].items() if k.startswith(student or "student")), None)
                 if model:
