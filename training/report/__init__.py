@@ -30,6 +30,7 @@ from training.report.real import (
     adaptation_figures,
     experiment_figures,
     mediapipe_figures,
+    presence_figures,
     read_json,
     rgb_teacher_figures,
     runtime_readouts,
@@ -52,6 +53,7 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
     det = detector_figures(REAL)
     real = real_landmark_figures(REAL, model)
     rx["mediapipe"] = mediapipe_figures(model)
+    rx["presence"] = presence_figures(model)
     abl = ablation_figures(ablation_dir) if ablation_dir else None
     if abl is None and ablation_dir:
         abl = carried_ablation(previous)

@@ -1,5 +1,6 @@
 """Real-data figures of a finished run: the RGB teacher on real photos, the real-face readouts before and
-after adaptation, the student against MediaPipe's face mesh on the same boxes, and the data experiments
+after adaptation, the student against MediaPipe's face mesh on the same boxes, its face-presence output on
+real frames, and the data experiments
 (one student recipe on different training data, same budget) that decided the recipe.
 
 Each reader returns None when its input is absent (no ``../shared`` data, a stage not run), so the report
@@ -73,6 +74,20 @@ def mediapipe_figures(model_path: Path) -> Optional[Dict[str, object]]:
                                    "margin_nme5": s.margin_nme5, "margin_nme": s.margin_nme}
                       for s in cmp.summaries}
     return doc
+
+
+def presence_figures(model_path: Path) -> Optional[Dict[str, object]]:
+    """The student's face-presence output on the real Chips frames (``training.presence_eval``): true face
+    crops against geometric non-face crops, and the runtime detector's boxes on a face and on none."""
+    from training.detection_eval import DEFAULT_DATA
+    from training.presence_eval import evaluate_presence
+
+    if not Path(model_path).is_file() or not (Path(DEFAULT_DATA) / "images").is_dir():
+        return None
+    try:
+        return evaluate_presence(Path(model_path), Path(DEFAULT_DATA))
+    except ValueError:  # a model without a presence output
+        return None
 
 
 def experiment_figures(exp_dirs: List[Path]) -> Optional[List[Dict[str, object]]]:
