@@ -135,6 +135,8 @@ def test_presence_eval_on_real_boxed_frames(tmp_path):
     res = evaluate_presence(path, DEFAULT_DATA, limit=4)
     r = res["at"]["0.5"]
     assert res["frames"] == 4 and r["faces"] >= 4 and r["non_faces"] > 0 and 0.0 <= r["auc"] <= 1.0
+    d = res["detections"]  # the runtime detector's boxes on these frames, each on a true face or on none
+    assert d["on_face"] >= 1 and 0.0 <= d["at"]["0.5"]["kept_on_face"] <= 1.0
     plain = build_model({"arch": "mobile", "width_mult": 0.25, "out_channels": 8}, 1, n, SIZE, head_hidden=16).eval()
     path2 = E.export_onnx(plain, tmp_path / "q.onnx", SIZE)
     E.write_meta(path2, E.build_meta(cfg, "q", n))

@@ -42,18 +42,6 @@ def test_all_generated_data_and_ran_every_stage(smoke_run):
     assert json.loads((run / "timings.json").read_text()).keys() >= {"rgb_teacher", "export", "eval"}
 
 
-def test_adapt_calibrated_the_students_presence_and_kept_the_mcl_model(smoke_run):
-    run, synth, _ = smoke_run
-    assert len(list((synth / "presence_scenes").glob("*.npz"))) == 6
-    report = json.loads((run / "adapt" / "adapt.json").read_text())
-    for size in ("tiny", "base"):
-        cal = report["models"][f"student_{size}"]["presence_calibration"]
-        assert cal["log"]["steps"] == 8 and cal["held_out"]["scene_windows"] > 0
-        assert 0.0 <= cal["after"]["scenes"]["auc"] <= 1.0
-        assert (run / f"student_{size}" / "model_unadapted.pt").is_file()
-    assert "presence_calibration" not in report["models"]["thermal_teacher"]
-
-
 def test_losses_fall_and_injection_terms_are_active(smoke_run):
     run, _, _ = smoke_run
     for stage in ("rgb_teacher", "thermal_teacher", "student_tiny", "student_base"):

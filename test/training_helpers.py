@@ -16,8 +16,6 @@ def smoke_config(data_root: Path, out_dir: Path, **overrides) -> dict:
         for src in doc["data"][section]:
             src["root"] = str(data_root)
     doc["out_dir"] = str(out_dir)
-    if "presence_calibration" in doc:
-        doc["presence_calibration"]["scenes"] = str(Path(data_root) / "presence_scenes")
     for dotted, value in overrides.items():
         node = doc
         keys = dotted.split(".")

@@ -1,5 +1,4 @@
-"""Adaptation to real thermal appearance without labels: batch-norm statistics adaptation (AdaBN), then (when
-configured) presence calibration on scene clutter (``training.presence_calibration``).
+"""Adaptation to real thermal appearance without labels: batch-norm statistics adaptation (AdaBN).
 
 A network trained on synthetic frames normalises its features with synthetic statistics; on a real camera
 the first layers see other contrasts and textures. AdaBN re-estimates every BatchNorm layer's running mean
@@ -75,10 +74,9 @@ def adapt_batchnorm(model: nn.Module, crops: np.ndarray, mean: float, std: float
 
 def stage_adapt(run, ctx, resume: bool = False) -> dict:
     """Real-face readouts of the thermal teacher and every student, then AdaBN of the students on
-    ``data.adapt_bn`` (when given), with the readouts after it, then presence calibration of the students
-    (``presence_calibration.enabled``: ``training.presence_calibration``) -> <run>/adapt/adapt.json.
+    ``data.adapt_bn`` (when given), with the readouts after it -> <run>/adapt/adapt.json.
 
-    The student as MCL left it stays beside the adapted one (``model_unadapted.pt``); running the stage again
+    The un-adapted student stays beside the adapted one (``model_unadapted.pt``); running the stage again
     adapts from that, never from an already adapted model.
     """
     import json
@@ -107,18 +105,11 @@ def stage_adapt(run, ctx, resume: bool = False) -> dict:
         entry = {"before": [r.to_dict() for r in real_readouts(model, cfg, d.real_eval)]}
         print(f"[adapt] {stage} before: {format_readouts(real_readouts(model, cfg, d.real_eval))}"
               if d.real_eval else f"[adapt] {stage}: no data.real_eval", flush=True)
-        adapted = model
         if crops is not None and role == "student":
             adapted = adapt_batchnorm(model, crops, d.input_mean, d.input_std)
             after = real_readouts(adapted, cfg, d.real_eval)
             entry["after_adabn"] = [r.to_dict() for r in after]
             print(f"[adapt] {stage} after AdaBN: {format_readouts(after)}", flush=True)
-        if cfg.presence_calibration.enabled and role == "student":
-            from training.presence_calibration import calibrate_run_student
-
-            adapted, entry["presence_calibration"] = calibrate_run_student(run, adapted)
-            print(f"[adapt] {stage} presence calibration: {_presence_line(entry['presence_calibration'])}", flush=True)
-        if adapted is not model:
             if not original.is_file():
                 shutil.copyfile(path, original)
             run.save_model(stage, adapted, role, size)
@@ -127,11 +118,3 @@ def stage_adapt(run, ctx, resume: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "adapt.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     return report
-
-
-def _presence_line(cal: dict) -> str:
-    """Held-out P(face) >= 0.5 rates before -> after: faces kept, scene windows and geometric negatives accepted."""
-    b, a = cal["before"], cal["after"]
-    return (f"faces kept {b['scenes']['face_recall']:.3f} -> {a['scenes']['face_recall']:.3f}, scene windows accepted "
-            f"{b['scenes']['non_face_accepted']:.3f} -> {a['scenes']['non_face_accepted']:.3f}, geometric negatives "
-            f"accepted {b['geometric']['non_face_accepted']:.3f} -> {a['geometric']['non_face_accepted']:.3f}")

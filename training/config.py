@@ -150,24 +150,6 @@ class ExportConfig:
 
 
 @dataclass
-class PresenceCalibrationConfig:
-    """The ``adapt`` stage's second step: the students' presence head (only it; backbone and landmark head
-    frozen, so landmarks do not change) trained on face crops against face-sized windows of synthetic scenes
-    that hold no face (hot clutter, hands, bodies: ``training.data.loaders.scene_negatives``)."""
-
-    enabled: bool = False
-    scenes: str = "data/presence_scenes"  # scene store; rendered when missing (scene_count scenes, scene_seed)
-    scene_count: int = 600
-    scene_seed: int = 31  # not the detector's scenes (seed 7): other rooms and people
-    windows_per_scene: int = 4
-    val_every: int = 10  # every n-th scene is held out for the before/after readout
-    scene_share: float = 0.35  # share of each batch from the scene windows; the rest: data.train as trained
-    steps: int = 600
-    batch_size: int = 64
-    lr: float = 3e-3
-
-
-@dataclass
 class TrainConfig:
     seed: int = 0
     out_dir: str = "runs/default"
@@ -182,7 +164,6 @@ class TrainConfig:
     ablation: AblationConfig = field(default_factory=AblationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
-    presence_calibration: PresenceCalibrationConfig = field(default_factory=PresenceCalibrationConfig)
     source_path: str = ""  # filled by load_config
 
     def to_dict(self) -> Dict[str, Any]:
@@ -369,12 +350,6 @@ def _validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"{name}.decay_terms: expected one of {', '.join(DECAY_TERMS)}, got {st.decay_terms!r}")
     if not 0.0 <= d.negative_rate < 1.0:
         raise ConfigError(f"data.negative_rate: must be in [0, 1), got {d.negative_rate}")
-    pc = cfg.presence_calibration
-    if pc.enabled and not cfg.models.presence:
-        raise ConfigError("presence_calibration.enabled: the models have no presence head (models.presence: false)")
-    if not 0.0 < pc.scene_share < 1.0 or pc.steps < 1 or pc.batch_size < 2 or pc.lr <= 0 or pc.val_every < 2:
-        raise ConfigError("presence_calibration: scene_share in (0, 1), steps >= 1, batch_size >= 2, lr > 0 and "
-                          "val_every >= 2 required")
     if cfg.eval.split not in ("val", "test"):
         raise ConfigError(f"eval.split: expected val or test, got {cfg.eval.split!r}")
     for s in cfg.export.students:

@@ -110,19 +110,13 @@ def data_terms(cfg) -> list:
     """Every data source that shaped the model, with its role and terms (carried into the model's metadata).
 
     Roles: ``train`` (thermal teacher and students), ``rgb_teacher`` (real photos the RGB teacher learnt from,
-    whose knowledge KTL moves into thermal), ``adapt_bn`` (unlabelled real faces for batch-norm statistics),
-    ``presence_calibration`` (the scenes whose non-face windows calibrated the presence head)."""
+    whose knowledge KTL moves into thermal), ``adapt_bn`` (unlabelled real faces for batch-norm statistics)."""
     d = cfg.data
     out = []
     for role, sources in (("train", d.train), ("rgb_teacher", d.rgb_train), ("adapt_bn", d.adapt_bn)):
         for src in sources:
             terms = TERMS.get(src.loader, f"the {src.loader} dataset's own licence applies (see docs/datasets.md)")
             out.append({"role": role, "loader": src.loader, "root": src.root, "split": src.split, "terms": terms})
-    pc = getattr(cfg, "presence_calibration", None)
-    if pc is not None and pc.enabled:
-        out.append({"role": "presence_calibration", "loader": "scene_negatives", "root": pc.scenes, "split": None,
-                    "terms": "synthetic thermal scenes rendered here (python -m training detector render: the "
-                             "ICT-FaceKit face model, MIT licence, or procedural heads); non-face windows only"})
     return out
 
 

@@ -1,5 +1,4 @@
-"""Derived data a config reads, written when missing before ``all`` trains: synthetic splits, pseudo-labels,
-the scenes of presence calibration."""
+"""Derived data a config reads, written when missing before ``all`` trains: synthetic splits, pseudo-labels."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,16 +48,3 @@ def ensure_pseudo_labels(run: Run) -> None:
         print(f"[all] writing MediaPipe pseudo-labels of the real thermal faces in {DEFAULT_DATA} to {root}",
               flush=True)
         write_pseudo_labels(DEFAULT_DATA, Path(root))
-
-
-def ensure_presence_scenes(run: Run) -> None:
-    """Render the scenes presence calibration reads (``presence_calibration.scenes``) when some are missing."""
-    pc = run.cfg.presence_calibration
-    root = Path(pc.scenes)
-    if not pc.enabled or (root.is_dir() and len(list(root.glob(f"{pc.scene_seed}_*.npz"))) >= pc.scene_count):
-        return
-    from training.detector.render_scenes import render_scenes
-
-    face_model = str(run.cfg.data.synth.options.get("face_model", ""))
-    print(f"[all] rendering {pc.scene_count} synthetic scenes for presence calibration in {root}", flush=True)
-    render_scenes(root, pc.scene_count, pc.scene_seed, face_model if Path(face_model).is_dir() else "")

@@ -19,7 +19,6 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from training.data.loaders.scene_negatives import holds_a_face
 from training.detection_eval import DEFAULT_DATA
 
 
@@ -29,6 +28,16 @@ def _window(box: np.ndarray, scale: float, shift: Tuple[float, float]) -> Tuple[
     side = max(x1 - x0, y1 - y0, 1.0) * scale
     centre = np.array([0.5 * (x0 + x1) + shift[0] * side, 0.5 * (y0 + y1) + shift[1] * side])
     return centre, side
+
+
+def _holds_a_face(centre: np.ndarray, side: float, boxes: np.ndarray) -> bool:
+    """True when a true face's centre lies in the crop's central half and the face is not tiny in it."""
+    for b in boxes:
+        c = np.array([0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])])
+        size = max(b[2] - b[0], b[3] - b[1])
+        if np.all(np.abs(c - centre) <= 0.25 * side) and size >= 0.2 * side:
+            return True
+    return False
 
 
 def presence_crops(items, input_size, seed: int = 0, per_face: int = 2) -> Tuple[np.ndarray, np.ndarray, List[str]]:
@@ -52,7 +61,7 @@ def presence_crops(items, input_size, seed: int = 0, per_face: int = 2) -> Tuple
             for _ in range(per_face):
                 geo = negative_geometry(rng, Geometry())
                 centre, side = _window(box, CROP_SCALE * geo.scale, geo.shift)
-                if holds_a_face(centre, side, boxes):
+                if _holds_a_face(centre, side, boxes):
                     continue
                 m = crop_matrix(box, input_size, scale=CROP_SCALE * geo.scale, shift=geo.shift)
                 negatives.append(warp(frame01, m, input_size))
@@ -84,7 +93,7 @@ def detection_crops(items, input_size) -> Tuple[np.ndarray, np.ndarray]:
                 continue
             centre, side = _window(d.box, CROP_SCALE, (0.0, 0.0))
             crop = warp(frame01, crop_matrix(d.box, input_size, scale=CROP_SCALE), input_size)
-            (on_face if holds_a_face(centre, side, it.boxes) else off_face).append(crop)
+            (on_face if _holds_a_face(centre, side, it.boxes) else off_face).append(crop)
     shape = (-1,) + tuple(int(v) for v in input_size[::-1])
     return (np.asarray(on_face, np.float32).reshape(shape), np.asarray(off_face, np.float32).reshape(shape))
 

@@ -1,7 +1,6 @@
 """Stage orchestration: which stages exist, the ``all`` order, and running a command on a run directory.
 
-rgb_teacher -> thermal_teacher (KTL) -> student (MCL, every size) -> adapt (AdaBN, presence calibration)
--> export -> eval. Each stage
+rgb_teacher -> thermal_teacher (KTL) -> student (MCL, every size) -> adapt -> export -> eval. Each stage
 reads what the previous one saved in the run directory, so stages run one by one or all at once, and
 ``--resume`` continues any of them after a kill. The stages live in ``training.train_stages``,
 ``training.adapt``, ``training.export_stage`` and ``training.eval_stage``; ``all`` first writes missing
@@ -20,7 +19,7 @@ from training.config import TrainConfig, load_config
 from training.distributed import DistContext, init_distributed, shutdown
 from training.eval_stage import stage_eval
 from training.export_stage import stage_export
-from training.prepare_data import ensure_presence_scenes, ensure_pseudo_labels, ensure_synth
+from training.prepare_data import ensure_pseudo_labels, ensure_synth
 from training.runs import Run
 from training.train_stages import stage_rgb_teacher, stage_students, stage_thermal_teacher
 
@@ -46,13 +45,12 @@ def run_command(command: str, config_path, out: Optional[str] = None, resume: bo
     run = Run(cfg, out, allow_recipe_mismatch=allow_recipe_mismatch)
     t0 = time.time()
     try:
-        if ctx.is_main and command in ("all", "rgb_teacher", "thermal_teacher", "student", "adapt"):
-            run.write_config()  # the stages that change models; eval/export may run with overrides: they keep their own copy
+        if ctx.is_main and command in ("all", "rgb_teacher", "thermal_teacher", "student"):
+            run.write_config()  # eval/export may run with overrides: they keep their own copy
         if command == "all":
             if ctx.is_main:
                 ensure_synth(run)
                 ensure_pseudo_labels(run)
-                ensure_presence_scenes(run)
             ctx.barrier()
             for name in ALL_ORDER:
                 _timed(name, STAGES[name], run, ctx, resume)

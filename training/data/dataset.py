@@ -36,7 +36,7 @@ from .augment import (
 )
 from .loaders.pseudo_labels import MASKED_BACKGROUND
 from .loaders.rgb_photos import is_rgb_only
-from .records import NOT_A_FACE, FaceRecord, load_thermal, read_image
+from .records import FaceRecord, load_thermal, read_image
 
 FAR = -1.0e4  # where unknown points are encoded (outside every crop: zero target, zero weight)
 
@@ -201,7 +201,6 @@ class LandmarkDataset(Dataset):
         negative = bool(aug is not None and self.negative_rate > 0 and rng.random() < self.negative_rate)
         if negative:
             geo = negative_geometry(rng, geo)
-        negative = negative or bool(rec.extra.get(NOT_A_FACE))  # a window without a face: jittered as a face is
         window = jitter_window(kind, aug, rng, self.normalise_cfg) if aug is not None else self.normalise_cfg
 
         pts, vis = self.points_of(rec)

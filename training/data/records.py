@@ -49,10 +49,6 @@ class ThermalDecoding:
         raise ValueError(f"unknown thermal decoding {self.type!r}")
 
 
-# FaceRecord.extra key: the record's box holds no face (a negative window for the presence head; no landmarks)
-NOT_A_FACE = "not_a_face"
-
-
 @dataclass
 class FaceRecord:
     """A face: its thermal image, optional paired RGB image, landmarks in image pixels and what is known."""
@@ -74,18 +70,12 @@ class FaceRecord:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Read an image, .npy array or scene .npz (its ``temperature``, deg C: ``python -m training detector render``)
-    unchanged in depth (8/16-bit, float); clear errors for bad files."""
+    """Read an image or .npy array unchanged in depth (8/16-bit, float); clear errors for bad files."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
     if path.suffix.lower() == ".npy":
         arr = np.load(path)
-    elif path.suffix.lower() == ".npz":
-        with np.load(path) as z:
-            if "temperature" not in z:
-                raise ValueError(f"{path}: .npz without a 'temperature' array (not a rendered scene)")
-            arr = z["temperature"].astype(np.float32)
     else:
         arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if arr is None:

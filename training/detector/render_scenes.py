@@ -3,9 +3,7 @@
 Why a separate store: the detector needs only the full-frame temperature and the face boxes, not the
 RGB pair or per-face crops that ``python -m training synth`` writes, so this is several times smaller.
 Scenes come from the ICT-FaceKit generator (bodies, hands, distractors) when ``face_model`` is given,
-else from the procedural heads; ``ict_share`` mixes both. Each file holds ``temperature`` (float16, deg C),
-``boxes`` (face boxes) and ``distractors`` (boxes of the room clutter; none in procedural scenes); the
-presence head's scene negatives (``training.data.loaders.scene_negatives``) read the same store.
+else from the procedural heads; ``ict_share`` mixes both.
 """
 from __future__ import annotations
 
@@ -38,9 +36,7 @@ def render_scenes(out: Path, count: int, seed: int, face_model: str = "", ict_sh
         use_ict = ict is not None and rng.random() < ict_share
         s = render_sample(i, seed + (1000 if use_ict else 0), ict if use_ict else proc)
         boxes = np.array([f["box"] for f in s.annotation["faces"]], np.float32).reshape(-1, 4)
-        # hot and cold clutter (ICT scenes): where the presence head's hardest negatives are
-        clutter = np.array([o["box"] for o in s.annotation.get("distractors", [])], np.float32).reshape(-1, 4)
-        np.savez_compressed(name, temperature=s.temperature.astype(np.float16), boxes=boxes, distractors=clutter,
+        np.savez_compressed(name, temperature=s.temperature.astype(np.float16), boxes=boxes,
                             source=np.array("ict" if use_ict else "procedural"))
         done += 1
     (out / f"render_{seed}.json").write_text(json.dumps({"count": done, "seconds": time.time() - t0}))

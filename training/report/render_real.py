@@ -58,7 +58,7 @@ def render_real(rx: Dict[str, object]) -> List[str]:
             L.append(f"| {kind} | {fmt(s['student_nme5'], 3)} | {fmt(s['mesh_nme5'], 3)} | {s['margin_nme5']:+.3f} | "
                      f"{fmt(s['student_nme'], 3)} | {fmt(s['mesh_nme'], 3)} | {s['margin_nme']:+.3f} |")
         L.append("")
-    L += _presence(rx.get("presence"), rx.get("adapt"))
+    L += _presence(rx.get("presence"))
     ex = rx.get("experiments")
     if ex:
         L += ["**Data experiments** (one student recipe, `small`, trained from scratch on the labels alone, same "
@@ -75,28 +75,16 @@ def render_real(rx: Dict[str, object]) -> List[str]:
     return L
 
 
-def _presence(pr, ad) -> List[str]:
-    """The face/not-face output: its calibration's synthetic held-out readout, then the real Chips frames."""
-    L: List[str] = []
-    cals = {k: e["presence_calibration"] for k, e in ((ad or {}).get("models") or {}).items()
-            if e.get("presence_calibration")}
-    for name, c in cals.items():
-        b, a = c["before"], c["after"]
-        L += [f"**Presence calibration** of {name} (`adapt` stage, `presence_calibration`: the presence head alone, "
-              f"{c['log']['steps']} steps, landmarks unchanged) on held-out synthetic crops ({c['held_out']['faces']} "
-              f"faces, {c['held_out']['scene_windows']} scene windows without a face, {c['held_out']['geometric']} "
-              f"geometric negatives), P(face) >= 0.5: faces kept {fmt(b['scenes']['face_recall'], 3)} -> "
-              f"{fmt(a['scenes']['face_recall'], 3)}, scene windows accepted {fmt(b['scenes']['non_face_accepted'], 3)} "
-              f"-> {fmt(a['scenes']['non_face_accepted'], 3)}, geometric negatives accepted "
-              f"{fmt(b['geometric']['non_face_accepted'], 3)} -> {fmt(a['geometric']['non_face_accepted'], 3)}.", ""]
-    if pr:
-        r, d = pr["at"]["0.5"], pr["detections"]
-        dd = d["at"]["0.5"]
-        L += [f"**Face presence on real frames** (`python -m training presence-eval`, the bundled student on the "
-              f"{pr['frames']} Chips frames it never trained on; runtime threshold 0.5): {r['faces']} true face crops "
-              f"against {r['non_faces']} crops beside, around or inside them: AUC {fmt(r['auc'], 3)}, faces kept "
-              f"{fmt(r['face_recall'], 3)}, non-faces accepted {fmt(r['non_face_accepted'], 3)}. On the runtime "
-              f"detector's own boxes (in-sample detector): {d['on_face']} on a true face, kept "
-              f"{fmt(dd['kept_on_face'], 3)}; {d['off_face']} on none (hot objects, heads from behind), kept "
-              f"{fmt(dd['kept_off_face'], 3)}.", ""]
-    return L
+def _presence(pr) -> List[str]:
+    """The face/not-face output on the real Chips frames (``training.presence_eval``)."""
+    if not pr:
+        return []
+    r, d = pr["at"]["0.5"], pr["detections"]
+    dd = d["at"]["0.5"]
+    return [f"**Face presence on real frames** (`python -m training presence-eval`, the bundled student on the "
+            f"{pr['frames']} Chips frames it never trained on; runtime threshold 0.5): {r['faces']} true face crops "
+            f"against {r['non_faces']} crops beside, around or inside them: AUC {fmt(r['auc'], 3)}, faces kept "
+            f"{fmt(r['face_recall'], 3)}, non-faces accepted {fmt(r['non_face_accepted'], 3)}. On the runtime "
+            f"detector's own boxes (in-sample detector): {d['on_face']} on a true face, kept "
+            f"{fmt(dd['kept_on_face'], 3)}; {d['off_face']} on none (hot objects, heads from behind), kept "
+            f"{fmt(dd['kept_off_face'], 3)}.", ""]

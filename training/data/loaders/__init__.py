@@ -15,7 +15,6 @@ from .common import DatasetError
 from .generic import load_generic, read_pts
 from .pseudo_labels import load_pseudo_labels
 from .rgb_photos import load_rgb_photos
-from .scene_negatives import load_scene_negatives
 from .sftl54 import load_sftl54
 from .tfake import load_tfake
 from .yolo_boxes import load_yolo_boxes
@@ -28,7 +27,6 @@ LOADERS: Dict[str, Callable[..., List[FaceRecord]]] = {
     "yolo": load_yolo_boxes,
     "rgb_photos": load_rgb_photos,
     "pseudo_labels": load_pseudo_labels,
-    "scene_negatives": load_scene_negatives,
 }
 
 
