@@ -21,6 +21,8 @@ import numpy as np
 
 from training.detection_eval import DEFAULT_DATA
 
+THRESHOLDS = (0.3, 0.5, 0.7)  # presence thresholds every readout is given at (the runtime default: 0.5)
+
 
 def _window(box: np.ndarray, scale: float, shift: Tuple[float, float]) -> Tuple[np.ndarray, float]:
     """Centre and side (image pixels) of the crop ``crop_matrix`` takes for ``box``."""
@@ -40,22 +42,28 @@ def _holds_a_face(centre: np.ndarray, side: float, boxes: np.ndarray) -> bool:
     return False
 
 
-def presence_crops(items, input_size, seed: int = 0, per_face: int = 2) -> Tuple[np.ndarray, np.ndarray, List[str]]:
-    """(face crops, non-face crops, negative kinds) in [0, 1], (B, H, W), from ``load_dataset`` items."""
+def _landmark_input(item) -> np.ndarray:
+    """The normalised [0, 1] frame the pipeline crops faces from (``frames.from_array`` -> ``normalise``)."""
     from thermal_fld_ros.config import PipelineConfig
-    from thermal_fld_ros.crop import CROP_SCALE, crop_matrix, warp
     from thermal_fld_ros.frames import from_array
     from thermal_fld_ros.normalise import normalise
+
+    fcfg = PipelineConfig().frame_config()
+    frame = from_array(item.image, item.encoding, fcfg)
+    return normalise(frame.data, frame.kind, fcfg.normalise_config())
+
+
+def presence_crops(items, input_size, seed: int = 0, per_face: int = 2) -> Tuple[np.ndarray, np.ndarray, List[str]]:
+    """(face crops, non-face crops, negative kinds) in [0, 1], (B, H, W), from ``load_dataset`` items."""
+    from thermal_fld_ros.crop import CROP_SCALE, crop_matrix, warp
     from training.data.augment import Geometry
     from training.data.dataset import negative_geometry
 
-    fcfg = PipelineConfig().frame_config()
     rng = np.random.default_rng(seed)
     faces, negatives, kinds = [], [], []
     for it in items:
         boxes = it.boxes
-        frame = from_array(it.image, it.encoding, fcfg)
-        frame01 = normalise(frame.data, frame.kind, fcfg.normalise_config())
+        frame01 = _landmark_input(it)
         for box in boxes:
             faces.append(warp(frame01, crop_matrix(box, input_size, scale=CROP_SCALE), input_size))
             for _ in range(per_face):
@@ -75,19 +83,14 @@ def detection_crops(items, input_size) -> Tuple[np.ndarray, np.ndarray]:
     from thermal_fld_ros.config import PipelineConfig
     from thermal_fld_ros.crop import CROP_SCALE, crop_matrix, warp
     from thermal_fld_ros.detector import detector_from_config, min_score
-    from thermal_fld_ros.frames import from_array
-    from thermal_fld_ros.normalise import normalise
-    from thermal_fld_ros.pipeline import detector_frame
+    from training.detection_eval import detect_all
 
     cfg = PipelineConfig()
-    fcfg = cfg.frame_config()
     detector = detector_from_config(cfg)
     floor = min_score(detector, cfg.detection_threshold)
     on_face, off_face = [], []
-    for it in items:
-        frame = from_array(it.image, it.encoding, fcfg)
-        frame01 = normalise(frame.data, frame.kind, fcfg.normalise_config())
-        dets = detector.detect(detector_frame(frame.data, frame.kind, frame01, fcfg.normalise_config()), cfg.max_faces)
+    for it, (_, dets) in zip(items, detect_all(items, detector, cfg, cfg.max_faces)):
+        frame01 = _landmark_input(it)
         for d in dets:
             if d.score < floor:
                 continue
@@ -131,11 +134,11 @@ def evaluate_presence(model_path: Path, data_dir: Path = DEFAULT_DATA, seed: int
     on_face, off_face = detection_crops(items, size)
     p_on, p_off = presence_probabilities(model_path, on_face), presence_probabilities(model_path, off_face)
     return {"model": str(model_path), "data": str(data_dir), "frames": len(items),
-            "at": {str(t): presence_summary(p_face, p_neg, t) for t in (0.3, 0.5, 0.7)},
+            "at": {str(t): presence_summary(p_face, p_neg, t) for t in THRESHOLDS},
             "detections": {"on_face": int(len(p_on)), "off_face": int(len(p_off)),
                            "at": {str(t): {"kept_on_face": float(np.mean(p_on >= t)) if len(p_on) else float("nan"),
                                            "kept_off_face": float(np.mean(p_off >= t)) if len(p_off) else float("nan")}
-                                  for t in (0.3, 0.5, 0.7)}}}
+                                  for t in THRESHOLDS}}}
 
 
 def _cmd(args: argparse.Namespace) -> int:
