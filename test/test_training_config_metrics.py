@@ -154,3 +154,32 @@ def test_ablation_summary_mean_std_and_two_pooled_std_verdict(tmp_path):
     assert "student" not in s["variants"]["fi_off"]["vs_full"]  # KTL rows are read on the thermal teacher
     one = {"mean": 0.05, "std": None, "n": 1, "values": [0.05]}
     assert verdict(one, one)["verdict"] == "one seed: no verdict"
+
+
+def test_split_options_widen_one_split_only(tmp_path):
+    """data.synth.split_options: the train split renders with its own yaw range, val keeps the shared one;
+    a bad field names the split."""
+    import json
+
+    from training.prepare_data import ensure_synth, synth_options
+    from training.runs import Run
+
+    doc = yaml.safe_load((REPO / "training/configs/smoke.yaml").read_text())
+    doc["data"]["synth"] = {"generate_if_missing": True, "counts": {"train": 24, "val": 24}, "workers": 1,
+                            "options": {"size": 64, "max_yaw": 5.0}, "split_options": {"train": {"max_yaw": 90.0}}}
+    doc["data"]["train"] = [{"loader": "synth", "root": str(tmp_path / "wide"), "split": "train"}]
+    doc["data"]["val"] = [{"loader": "synth", "root": str(tmp_path / "narrow"), "split": "val"}]
+    doc["data"]["test"] = []
+    cfg = config_from_dict(doc)
+    ensure_synth(Run(cfg, str(tmp_path / "run")))
+
+    def yaws(root, split):
+        samples = json.loads((tmp_path / root / split / "annotations.json").read_text())["samples"]
+        return np.abs([f["pose"]["yaw"] for s in samples for f in s["faces"]])
+
+    assert yaws("narrow", "val").max() <= 5.0 + 1e-6
+    assert yaws("wide", "train").max() > 20.0  # 24 draws of a 35 % uniform share over +-90 deg
+    bad = config_from_dict({**doc, "data": {**doc["data"], "synth": {**doc["data"]["synth"],
+                                                                     "split_options": {"train": {"max_yw": 1}}}}})
+    with pytest.raises(ValueError, match="split_options\\['train'\\]"):
+        synth_options(bad.data.synth, "train")

@@ -43,6 +43,9 @@ class SynthConfig:
     seed: int = 0  # split k is generated with seed + 1000 * k (train 0, val 1, test 2), so splits differ
     workers: int = 0  # generator processes (0: one per CPU core)
     options: Dict[str, Any] = field(default_factory=dict)  # training.data.synth.render.SynthOptions fields
+    # per split, fields that replace ``options`` for that split only: e.g. a wider yaw range for train while
+    # val/test keep theirs, so the held-out figures stay comparable with earlier runs
+    split_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

@@ -19,19 +19,26 @@ def ensure_synth(run: Run) -> None:
     if not syn.generate_if_missing:
         raise FileNotFoundError(f"synthetic splits {missing} are missing and data.synth.generate_if_missing is false "
                                 f"(generate them with python -m training synth)")
-    from training.data.synth.render import SynthOptions
     from training.data.synth.writer import write_split
 
-    try:
-        opts = SynthOptions(**syn.options)
-    except TypeError as exc:
-        raise ValueError(f"data.synth.options: {exc}") from None
     for root, split in missing:
         if split not in syn.counts:
             raise ValueError(f"data.synth.counts has no entry for split {split!r} (needed by {root})")
+        opts = synth_options(syn, split)
         print(f"[all] generating synthetic split {split!r} ({syn.counts[split]} faces) in {root}", flush=True)
         write_split(Path(root), split, syn.counts[split], seed=syn.seed + SPLIT_SEED_OFFSET.get(split, 3000),
                     opts=opts, workers=syn.workers)
+
+
+def synth_options(syn, split: str):
+    """``data.synth.options`` with ``data.synth.split_options[split]`` on top, as ``SynthOptions``."""
+    from training.data.synth.render import SynthOptions
+
+    fields = dict(syn.options, **syn.split_options.get(split, {}))
+    try:
+        return SynthOptions(**fields)
+    except TypeError as exc:
+        raise ValueError(f"data.synth.options / split_options[{split!r}]: {exc}") from None
 
 
 def ensure_pseudo_labels(run: Run) -> None:
