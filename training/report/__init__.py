@@ -23,6 +23,7 @@ from training.report.measure import (
     REAL,
     ablation_figures,
     detector_figures,
+    profile_figures,
     real_landmark_figures,
     synthetic_figures,
 )
@@ -46,10 +47,11 @@ def build(run_dir: Path, ablation_dir: Optional[Path], out_md: Path, img_dir: Pa
         syn = synthetic_figures(run_dir)
         model = run_dir / "export" / f"thermal_fld_student_{syn['default_student']}.onnx"
         rx = {"rgb_teacher": rgb_teacher_figures(run_dir), "adapt": adaptation_figures(run_dir),
-              "experiments": experiment_figures(experiments or []), "runtime": runtime_readouts(run_dir, model)}
+              "experiments": experiment_figures(experiments or []), "runtime": runtime_readouts(run_dir, model),
+              "profile": profile_figures(run_dir, model)}
     else:  # the run is gone: its figures stand, what does not need it is measured again on the bundled model
         syn, model = carried["synthetic"], default_model_path()
-        rx = {k: carried["real"].get(k) for k in ("rgb_teacher", "adapt", "experiments", "runtime")}
+        rx = {k: carried["real"].get(k) for k in ("rgb_teacher", "adapt", "experiments", "runtime", "profile")}
     det = detector_figures(REAL)
     real = real_landmark_figures(REAL, model)
     rx["mediapipe"] = mediapipe_figures(model)

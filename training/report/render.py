@@ -37,6 +37,18 @@ def fps_vs_params_plot(rows: Dict[str, Dict[str, object]], out: Path) -> None:
     plt.close(fig)
 
 
+def profile_lines(pr) -> List[str]:
+    """The default student by |yaw| bin on held-out faces turned up to full profile."""
+    if not pr:
+        return []
+    sp = pr["split"]
+    cells = " | ".join(f"{b['yaw'][0]:.0f}-{b['yaw'][1]:.0f} deg: {fmt(b['nme_box'])} ({b['faces']})" for b in pr["bins"])
+    return [f"**Towards profile** ({sp['count']} held-out ICT faces, |yaw| up to {sp['max_yaw']:.0f} deg, "
+            f"`{sp['root']}/{sp['split']}`; default student, flip test {'on' if pr['flip_test'] else 'off'}): mean "
+            "point error over the square root of the true landmark box's area (the eye corners of the NME above "
+            "meet in profile), per |yaw| bin (faces): " + cells + ".", ""]
+
+
 def render_markdown(syn, det, real, abl, img_rel: str, rx=None) -> str:
     L: List[str] = []
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -71,7 +83,9 @@ def render_markdown(syn, det, real, abl, img_rel: str, rx=None) -> str:
                  f"{r.get('params', 0) / 1e6:.2f} M | {r.get('flops', 0) / 1e6:.0f} | "
                  f"{r['latency_ms']['1']:.2f} | {r['latency_ms']['2']:.2f} |")
     L += ["", f"Default student: `{syn['default_student']}` (bundled as `thermal_fld_ros/models/student.onnx`).",
-          "", f"![CED]({img_rel}/results_ced.png) ![speed vs size]({img_rel}/results_fps_vs_params.png)", "",
+          ""]
+    L += profile_lines((rx or {}).get("profile"))
+    L += [ f"![CED]({img_rel}/results_ced.png) ![speed vs size]({img_rel}/results_fps_vs_params.png)", "",
           f"![qualitative]({img_rel}/results_overlay_grid.png)", "",
           f"Training curves: ![curves]({img_rel}/results_training_curves.png)", ""]
     L += ["## Ablations (the paper's table, re-measured)", ""]
