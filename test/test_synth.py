@@ -11,7 +11,7 @@ import pytest
 from thermal_fld_ros.pose import MODEL_TO_HEAD, ypr_from_rotation
 from thermal_fld_ros.schemes import IBUG70
 from training.data.records import load_thermal, read_image
-from training.data.synth.camera import matrix_to_ypr, ypr_to_matrix
+from training.data.synth.camera import matrix_to_ypr, sample_ypr, ypr_to_matrix
 from training.data.synth.face_model import hair_mask, origin_offset, surface_points
 from training.data.synth.loader import load_synth_split
 from training.data.synth.render import SynthOptions, render_sample
@@ -220,6 +220,23 @@ def test_scenes_mode_frames_with_several_faces():
             assert not (vis & ~inside).any()  # out-of-frame points are never visible
         counts.append(len(s.annotation["faces"]))
     assert max(counts) >= 2
+
+
+def test_frontal_yaw_sd_widens_the_range_but_keeps_the_frontal_faces():
+    """max_yaw 90 with the 70 deg recipe's frontal spread reaches profile as often as plain 90 deg does, and
+    keeps as many near-frontal faces as 70 deg did; plain 90 deg thins them out."""
+    def yaws(max_yaw, yaw_sd=0.0):
+        rng = np.random.default_rng(3)
+        return np.abs([sample_ypr(rng, max_yaw, yaw_sd=yaw_sd)[0] for _ in range(4000)])
+
+    narrow, plain_wide, kept_core = yaws(70.0), yaws(90.0), yaws(90.0, yaw_sd=70.0 / 3)
+    frontal = {name: float(np.mean(y < 20.0)) for name, y in
+               (("narrow", narrow), ("plain", plain_wide), ("kept", kept_core))}
+    assert abs(frontal["kept"] - frontal["narrow"]) < 0.03, frontal
+    assert frontal["plain"] < frontal["narrow"] - 0.05, frontal
+    assert narrow.max() <= 70.0 and np.mean(kept_core > 75.0) > 0.03
+    with pytest.raises(ValueError, match="frontal_yaw_sd"):
+        SynthOptions(frontal_yaw_sd=-1.0)
 
 
 def test_bad_input_is_a_clear_error(tmp_path):

@@ -74,11 +74,15 @@ def crop_intrinsics(k: np.ndarray, x0: float, y0: float, side: float, out: int) 
 
 
 def sample_ypr(rng: np.random.Generator, max_yaw: float = 90.0, max_pitch: float = 45.0,
-               max_roll: float = 30.0, wide: float = 0.35) -> Tuple[float, float, float]:
-    """Mostly near-frontal poses, with a ``wide`` share spread uniformly over the full ranges."""
+               max_roll: float = 30.0, wide: float = 0.35, yaw_sd: float = 0.0) -> Tuple[float, float, float]:
+    """Mostly near-frontal poses, with a ``wide`` share spread uniformly over the full ranges.
+
+    ``yaw_sd`` (degrees, 0: ``max_yaw / 3``) sets the near-frontal spread apart from the range, so a recipe
+    can reach full profile in its wide share without thinning out its frontal faces.
+    """
     if rng.random() < wide:
         return (float(rng.uniform(-max_yaw, max_yaw)), float(rng.uniform(-max_pitch, max_pitch)),
                 float(rng.uniform(-max_roll, max_roll)))
-    return (float(np.clip(rng.normal(0, max_yaw / 3), -max_yaw, max_yaw)),
+    return (float(np.clip(rng.normal(0, yaw_sd or max_yaw / 3), -max_yaw, max_yaw)),
             float(np.clip(rng.normal(0, max_pitch / 3.5), -max_pitch, max_pitch)),
             float(np.clip(rng.normal(0, max_roll / 3.5), -max_roll, max_roll)))

@@ -50,6 +50,7 @@ class SynthOptions:
     max_yaw: float = 90.0
     max_pitch: float = 45.0
     max_roll: float = 30.0
+    frontal_yaw_sd: float = 0.0  # spread of the near-frontal yaw draws (0: max_yaw / 3); see sample_ypr
     agc8: bool = False  # also write an 8-bit AGC thermal image
     face_model: str = ""  # ICT Face Model (FaceXModel/ folder or its cache .npz); empty: the procedural head
     identities: str = "auto"  # ICT persons: train | heldout | auto (write_split: heldout for test* splits)
@@ -81,6 +82,8 @@ class SynthOptions:
         for name, top in (("max_yaw", 90.0), ("max_pitch", 60.0), ("max_roll", 60.0)):
             if not 0.0 <= getattr(self, name) <= top:
                 problems.append(f"{name} must be in [0, {top:g}] degrees")
+        if not 0.0 <= self.frontal_yaw_sd <= 90.0:
+            problems.append("frontal_yaw_sd must be in [0, 90] degrees")
         if self.identities not in ("auto", "train", "heldout"):
             problems.append(f"identities {self.identities!r} must be auto | train | heldout")
         if not 1.0 <= self.crop_scale <= 4.0:
@@ -146,7 +149,8 @@ def make_head(rng: np.random.Generator, opts: SynthOptions, ypr=None) -> Head:
     if p.glasses:
         eye_front = float(pts[[27, 36, 45, 37, 44], 2].min())
         glasses = glasses_mesh(p, origin, eye_front)
-    ypr = ypr if ypr is not None else sample_ypr(rng, opts.max_yaw, opts.max_pitch, opts.max_roll)
+    ypr = ypr if ypr is not None else sample_ypr(rng, opts.max_yaw, opts.max_pitch, opts.max_roll,
+                                                 yaw_sd=opts.frontal_yaw_sd)
     return Head(p, mesh, glasses, pts, normals, ypr_to_matrix(*ypr), np.zeros(3), tuple(ypr),
                 rgb_app.sample_subject(rng), None, face_texture(p))
 

@@ -125,7 +125,8 @@ def _annotation(h: IctHead, uv: np.ndarray, vis: np.ndarray, width: int, height:
 
 
 def _new_head(rig: Rig, rng, opts, ypr) -> IctHead:
-    ypr = ypr if ypr is not None else sample_ypr(rng, opts.max_yaw, opts.max_pitch, opts.max_roll)
+    ypr = ypr if ypr is not None else sample_ypr(rng, opts.max_yaw, opts.max_pitch, opts.max_roll,
+                                                 yaw_sd=opts.frontal_yaw_sd)
     ident = opts.identities if opts.identities != "auto" else "train"
     h = make_ict_head(rig, rng, ident, opts.expressions, opts.accessories, opts.glasses_prob, ypr)
     h.extra["identity_set"] = ident

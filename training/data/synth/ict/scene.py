@@ -69,7 +69,7 @@ def _wave(w, t: float) -> float:
 
 
 def _make_actor(rig: Rig, rng, opts, k, width, height, track_id: int, duration: float) -> Actor:
-    ypr = sample_ypr(rng, opts.max_yaw, opts.max_pitch, opts.max_roll)
+    ypr = sample_ypr(rng, opts.max_yaw, opts.max_pitch, opts.max_roll, yaw_sd=opts.frontal_yaw_sd)
     ident = opts.identities if opts.identities != "auto" else "train"
     h = make_ict_head(rig, rng, ident, opts.expressions, opts.accessories, opts.glasses_prob, ypr)
     h.extra["identity_set"] = ident
