@@ -183,3 +183,31 @@ def test_split_options_widen_one_split_only(tmp_path):
                                                                      "split_options": {"train": {"max_yw": 1}}}}})
     with pytest.raises(ValueError, match="split_options\\['train'\\]"):
         synth_options(bad.data.synth, "train")
+
+
+def test_a_split_rendered_with_other_settings_is_refused(tmp_path):
+    """ensure_synth: a split on disk whose recorded generator settings differ from data.synth (here a
+    changed max_yaw) is refused in one line naming the field, instead of being trained on silently; the
+    same settings reuse it, and a field the file predates reads as its default."""
+    import json
+
+    from training.data.loaders.common import DatasetError
+    from training.prepare_data import ensure_synth
+    from training.runs import Run
+
+    doc = yaml.safe_load((REPO / "training/configs/smoke.yaml").read_text())
+    doc["data"]["synth"] = {"generate_if_missing": True, "counts": {"train": 8}, "workers": 1,
+                            "options": {"size": 64, "max_yaw": 30.0}}
+    doc["data"]["train"] = [{"loader": "synth", "root": str(tmp_path / "s"), "split": "train"}]
+    doc["data"]["val"], doc["data"]["test"] = [], []
+    ensure_synth(Run(config_from_dict(doc), str(tmp_path / "run")))
+    ann = tmp_path / "s" / "train" / "annotations.json"
+    meta = json.loads(ann.read_text())
+    del meta["generator"]["options"]["frontal_yaw_sd"]  # as written before that option existed
+    ann.write_text(json.dumps(meta))
+    stamp = ann.stat().st_mtime_ns
+    ensure_synth(Run(config_from_dict(doc), str(tmp_path / "run")))  # same settings: reused as it is
+    assert ann.stat().st_mtime_ns == stamp
+    doc["data"]["synth"]["options"]["max_yaw"] = 90.0
+    with pytest.raises(DatasetError, match=r"s/train was rendered with other settings.*max_yaw: 30.0 -> 90.0"):
+        ensure_synth(Run(config_from_dict(doc), str(tmp_path / "run")))

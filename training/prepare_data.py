@@ -14,6 +14,7 @@ def ensure_synth(run: Run) -> None:
     syn = cfg.data.synth
     uses = [s for sec in (cfg.data.train, cfg.data.val, cfg.data.test) for s in sec if s.loader == "synth"]
     missing = sorted({(s.root, s.split) for s in uses if not (Path(s.root) / s.split / "annotations.json").is_file()})
+    refuse_stale_splits(syn, sorted({(s.root, s.split) for s in uses} - set(missing)))
     if not missing:
         return
     if not syn.generate_if_missing:
@@ -28,6 +29,22 @@ def ensure_synth(run: Run) -> None:
         print(f"[all] generating synthetic split {split!r} ({syn.counts[split]} faces) in {root}", flush=True)
         write_split(Path(root), split, syn.counts[split], seed=syn.seed + SPLIT_SEED_OFFSET.get(split, 3000),
                     opts=opts, workers=syn.workers)
+
+
+def refuse_stale_splits(syn, present) -> None:
+    """A split on disk rendered with other settings than ``data.synth`` asks would be trained on silently
+    (a changed ``max_yaw`` would not take effect): refuse it in one line."""
+    from training.data.loaders.common import DatasetError
+    from training.data.synth.writer import generator_mismatch
+
+    for root, split in present:
+        if split not in syn.counts:
+            continue  # a split this config does not render (given as data, not generated): nothing to compare
+        diffs = generator_mismatch(Path(root) / split / "annotations.json", syn.counts[split],
+                                   syn.seed + SPLIT_SEED_OFFSET.get(split, 3000), synth_options(syn, split), split)
+        if diffs:
+            raise DatasetError(f"{Path(root) / split} was rendered with other settings than data.synth asks "
+                               f"({'; '.join(diffs)}): delete it to render it again, or give the source its own root")
 
 
 def synth_options(syn, split: str):

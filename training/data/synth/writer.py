@@ -77,15 +77,37 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would fight over them
 
 
+def resolved_options(opts: SynthOptions, split: str) -> SynthOptions:
+    """The options a split is rendered with: ``identities: auto`` becomes the split's ICT identity set
+    (test splits get the held-out persons only)."""
+    if opts.face_model and opts.identities == "auto":
+        from training.data.synth.ict.shape import identity_set_of_split
+
+        return replace(opts, identities=identity_set_of_split(split))
+    return opts
+
+
+def generator_mismatch(annotations: Path, count: int, seed: int, opts: SynthOptions, split: str) -> List[str]:
+    """How an existing split's recorded generator settings differ from the ones asked for ("field: was ->
+    asked"); empty when it matches. Fields a file predates are read as their defaults (what the generator
+    of that time did)."""
+    gen = json.loads(Path(annotations).read_text(encoding="utf-8")).get("generator", {})
+    was = dict(SynthOptions().to_dict(), **gen.get("options", {}))
+    asked = json.loads(json.dumps(resolved_options(opts, split).to_dict()))  # as the file holds it (lists)
+    diffs = [f"{k}: {gen.get(k)} -> {v}" for k, v in (("count", count), ("seed", seed)) if gen.get(k) != v]
+    for k, v in asked.items():
+        w = was.get(k)
+        same = (Path(w).resolve() == Path(v).resolve()) if k == "face_model" and w and v else w == v
+        if not same:
+            diffs.append(f"{k}: {w} -> {v}")
+    return diffs
+
+
 def write_split(root, split: str, count: int, seed: int = 0, opts: Optional[SynthOptions] = None,
                 workers: int = 0, progress: bool = True) -> Path:
     """Render ``count`` samples (sequences mode: ``count`` sequences of ``opts.frames`` frames) into
     ``root/split`` and return the annotation file's path."""
-    opts = opts or SynthOptions()
-    if opts.face_model and opts.identities == "auto":  # test splits get the held-out ICT persons only
-        from training.data.synth.ict.shape import identity_set_of_split
-
-        opts = replace(opts, identities=identity_set_of_split(split))
+    opts = resolved_options(opts or SynthOptions(), split)
     if count < 0:
         raise ValueError("count must be >= 0")
     split_dir = Path(root) / split
