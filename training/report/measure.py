@@ -233,10 +233,11 @@ def yaw_bin_nme(points: np.ndarray, truth: np.ndarray, mask: np.ndarray, yaw: np
     return out
 
 
-def profile_figures(run_dir: Path, model_path: Path) -> Optional[Dict[str, object]]:
+def profile_figures(cfg_path: Path, model_path: Path) -> Optional[Dict[str, object]]:
     """The student (flip test as the runtime runs it) on held-out ICT faces turned up to full profile,
     by |yaw| bin: how far past the val/test range (70 deg) its landmarks hold. The split is rendered
-    once into ``data/synth_profile`` with the run's generator options (held-out identities)."""
+    once into ``data/synth_profile`` with the generator options of the recipe at ``cfg_path`` (a run's
+    ``config.yaml``, or the bundled model's recipe) and its held-out identities."""
     from thermal_fld_ros.config import PipelineConfig
     from training.config import SourceConfig, load_config
     from training.data.synth.render import SynthOptions
@@ -244,7 +245,7 @@ def profile_figures(run_dir: Path, model_path: Path) -> Optional[Dict[str, objec
     from training.evaluate import build_eval_set, predict_onnx
     from training.runs import Run
 
-    cfg_path = Path(run_dir) / "config.yaml"
+    cfg_path = Path(cfg_path)
     if not cfg_path.is_file() or not Path(model_path).is_file():
         return None
     cfg = load_config(cfg_path)
@@ -256,7 +257,7 @@ def profile_figures(run_dir: Path, model_path: Path) -> Optional[Dict[str, objec
         write_split(root, PROFILE_SPLIT["split"], PROFILE_SPLIT["count"], seed=PROFILE_SPLIT["seed"],
                     opts=SynthOptions(**opts), workers=cfg.data.synth.workers, progress=False)
     cfg.data.test = [SourceConfig(loader="synth", root=str(root), split=PROFILE_SPLIT["split"])]
-    es = build_eval_set(Run(cfg, str(run_dir)).dataset("test", train=False))
+    es = build_eval_set(Run(cfg, str(cfg_path.parent)).dataset("test", train=False))
     flip = PipelineConfig().flip_test
     pts, _ = predict_onnx(Path(model_path), es, flip_test=flip)
     return {"split": dict(PROFILE_SPLIT), "flip_test": flip, "model": str(model_path),
