@@ -13,8 +13,9 @@ def ensure_synth(run: Run) -> None:
     cfg = run.cfg
     syn = cfg.data.synth
     uses = [s for sec in (cfg.data.train, cfg.data.val, cfg.data.test) for s in sec if s.loader == "synth"]
-    missing = sorted({(s.root, s.split) for s in uses if not (Path(s.root) / s.split / "annotations.json").is_file()})
-    refuse_stale_splits(syn, sorted({(s.root, s.split) for s in uses} - set(missing)))
+    splits = sorted({(s.root, s.split) for s in uses})
+    missing = [(root, split) for root, split in splits if not (Path(root) / split / "annotations.json").is_file()]
+    refuse_stale_splits(syn, [p for p in splits if p not in missing])
     if not missing:
         return
     if not syn.generate_if_missing:
@@ -27,7 +28,7 @@ def ensure_synth(run: Run) -> None:
             raise ValueError(f"data.synth.counts has no entry for split {split!r} (needed by {root})")
         opts = synth_options(syn, split)
         print(f"[all] generating synthetic split {split!r} ({syn.counts[split]} faces) in {root}", flush=True)
-        write_split(Path(root), split, syn.counts[split], seed=syn.seed + SPLIT_SEED_OFFSET.get(split, 3000),
+        write_split(Path(root), split, syn.counts[split], seed=split_seed(syn, split),
                     opts=opts, workers=syn.workers)
 
 
@@ -41,10 +42,15 @@ def refuse_stale_splits(syn, present) -> None:
         if split not in syn.counts:
             continue  # a split this config does not render (given as data, not generated): nothing to compare
         diffs = generator_mismatch(Path(root) / split / "annotations.json", syn.counts[split],
-                                   syn.seed + SPLIT_SEED_OFFSET.get(split, 3000), synth_options(syn, split), split)
+                                   split_seed(syn, split), synth_options(syn, split), split)
         if diffs:
             raise DatasetError(f"{Path(root) / split} was rendered with other settings than data.synth asks "
                                f"({'; '.join(diffs)}): delete it to render it again, or give the source its own root")
+
+
+def split_seed(syn, split: str) -> int:
+    """The generator seed of a split: ``data.synth.seed`` offset per split, so splits never share faces."""
+    return syn.seed + SPLIT_SEED_OFFSET.get(split, 3000)
 
 
 def synth_options(syn, split: str):
